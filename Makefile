@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each sets up .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench browser clean lock
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+# The demo world: SQLite under var/, generated keys and credentials, served by gunicorn on :8000.
+run: $(STAMP)
+	HUB_ENV=$${HUB_ENV:-demo} $(BIN)/hub db upgrade
+	HUB_ENV=$${HUB_ENV:-demo} $(BIN)/hub demo
+	HUB_ENV=$${HUB_ENV:-demo} $(BIN)/hub serve
+
+# Every test: unit, integration (SQLite always; PostgreSQL/Redis where HUB_TEST_*_URL point at them),
+# end to end (a real gunicorn process) and the browser test (Debian's chromium, installed if missing).
+test: $(STAMP) browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+browser:
+	@scripts/ensure-chromium
+
+lint: $(STAMP)
+	$(BIN)/ruff check hub adapters policies audit tests bench
+	$(BIN)/ruff format --check hub adapters policies audit tests bench
+	$(BIN)/mypy hub adapters policies audit
+
+bench: $(STAMP)
+	$(BIN)/python bench/messages.py
+
+# Re-lock every transitive version after changing pyproject.toml.
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""The HTTP edge: blueprints, marshmallow schemas, problem+json, token checks."""

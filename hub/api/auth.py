@@ -1,0 +1,41 @@
+"""Bearer-token checks for the API: every protected view names the scope it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+
+from hub.domain.errors import Unauthenticated
+from hub.domain.vocab import Scope
+from hub.services.messages import Caller
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def require(scope: Scope) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            scheme, _, unverified = header.partition(" ")
+            if scheme.lower() != "bearer" or not unverified.strip():
+                raise Unauthenticated(
+                    "send an access token from /oauth/token as 'Authorization: Bearer <token>'",
+                    reason="missing",
+                )
+            token = current_app.extensions["hub"].tokens.verify(unverified.strip())
+            g.caller = Caller(token.agency_id, token.client_id, g.get("request_id"))
+            token.require(scope.value)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def caller() -> Caller:
+    value: Caller = g.caller
+    return value

@@ -1,0 +1,178 @@
+"""The OpenAPI 3 document, generated from the marshmallow schemas by apispec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from hub.api import schemas as s
+from hub.domain.vocab import Scope
+
+BEARER = [{"bearer": []}]
+
+
+def _problem(*statuses: int) -> dict[str, Any]:
+    reasons = {
+        400: "malformed request (e.g. invalid JSON, bad cursor)",
+        401: "missing, expired or invalid access token",
+        403: "token lacks the scope, or source is not your agency, or no agreement permits it",
+        404: "does not exist, or is not yours to see (the two look the same)",
+        409: "Idempotency-Key or event id reused with a different body",
+        413: "body larger than the configured limit",
+        415: "wrong Content-Type",
+        422: "validation failed: `errors` names each field",
+    }
+    return {
+        str(code): {
+            "description": reasons[code],
+            "content": {"application/problem+json": {"schema": "Problem"}},
+        }
+        for code in statuses
+    }
+
+
+def _ok(code: int, schema: str, description: str) -> dict[str, Any]:
+    return {str(code): {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
+def build_spec(issuer: str) -> dict[str, Any]:
+    spec = APISpec(
+        title="Justice information-sharing hub",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": (
+                "Agencies send CloudEvents about a person; the hub decides under data sharing "
+                "agreements who may receive them, delivers them to inboxes, and audits every step. "
+                "Get a token at /oauth/token (client credentials; private_key_jwt or "
+                "client_secret_basic). Errors are application/problem+json."
+            )
+        },
+        servers=[{"url": issuer}],
+    )
+    spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (RFC 9068)"}
+    )
+    for name, schema in {
+        "Problem": s.ProblemSchema,
+        "CloudEvent": s.EnvelopeSchema,
+        "ConvictionData": s.ConvictionSchema,
+        "ReferralData": s.ReferralSchema,
+        "Accepted": s.AcceptedSchema,
+        "MessageStatus": s.MessageStatusSchema,
+        "InboxItem": s.InboxItemSchema,
+        "InboxPage": s.InboxPageSchema,
+        "Ack": s.AckSchema,
+        "TokenResponse": s.TokenResponseSchema,
+    }.items():
+        spec.components.schema(name, schema=schema)
+
+    spec.path(
+        path="/oauth/token",
+        operations={
+            "post": {
+                "tags": ["tokens"],
+                "summary": "Get an access token (client credentials)",
+                "description": (
+                    "Form fields: grant_type=client_credentials, optional scope; authenticate with "
+                    "client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer and "
+                    "client_assertion (aud = this endpoint, unique jti, exp within 5 minutes), or "
+                    "HTTP Basic with client id and secret."
+                ),
+                "responses": {
+                    **_ok(200, "TokenResponse", "an RFC 9068 access token"),
+                    "400": {"description": "RFC 6749 error (`error`), with problem members"},
+                    "401": {"description": "client authentication failed (`invalid_client`)"},
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/messages",
+        operations={
+            "post": {
+                "tags": ["messages"],
+                "summary": "Send a message (a CloudEvent)",
+                "description": (
+                    f"Needs scope `{Scope.MESSAGES_SEND}`. `type` selects the `data` schema: "
+                    "uk.gov.justice.hub.conviction.v1 (ConvictionData), "
+                    "uk.gov.justice.hub.referral.v1 (ReferralData). The same Idempotency-Key and "
+                    "body returns the first answer."
+                ),
+                "security": BEARER,
+                "parameters": [
+                    {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/cloudevents+json": {"schema": "CloudEvent"},
+                        "application/json": {"schema": "CloudEvent"},
+                    },
+                },
+                "responses": {
+                    **_ok(202, "Accepted", "accepted and delivered"),
+                    **_problem(400, 401, 403, 409, 413, 415, 422),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/messages/{id}",
+        operations={
+            "get": {
+                "tags": ["messages"],
+                "summary": "The sender's view of a message: receipts, never content",
+                "security": BEARER,
+                "parameters": [{"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}],
+                "responses": {**_ok(200, "MessageStatus", "receipts"), **_problem(401, 403, 404)},
+            }
+        },
+    )
+    spec.path(
+        path="/v1/inbox",
+        operations={
+            "get": {
+                "tags": ["inbox"],
+                "summary": "Messages delivered to your agency, oldest first",
+                "description": f"Needs scope `{Scope.INBOX_READ}`. Page with ?after=next_cursor.",
+                "security": BEARER,
+                "parameters": [
+                    {"in": "query", "name": "after", "schema": {"type": "string"}},
+                    {"in": "query", "name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+                ],
+                "responses": {**_ok(200, "InboxPage", "a page"), **_problem(400, 401, 403)},
+            }
+        },
+    )
+    for path, summary, schema in (
+        ("/v1/inbox/{id}", "One inbox item", "InboxItem"),
+        ("/v1/inbox/{id}/ack", "Acknowledge an inbox item (idempotent)", "Ack"),
+    ):
+        spec.path(
+            path=path,
+            operations={
+                ("post" if path.endswith("ack") else "get"): {
+                    "tags": ["inbox"],
+                    "summary": summary,
+                    "security": BEARER,
+                    "parameters": [{"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}],
+                    "responses": {**_ok(200, schema, "ok"), **_problem(401, 403, 404)},
+                }
+            },
+        )
+    for path, summary in (
+        ("/.well-known/oauth-authorization-server", "RFC 8414 metadata"),
+        ("/.well-known/jwks.json", "The hub's token-signing public keys"),
+        ("/healthz", "Liveness"),
+        ("/readyz", "Readiness: the database (and Redis when configured) answer"),
+        ("/metrics", "Prometheus metrics"),
+    ):
+        spec.path(
+            path=path,
+            operations={"get": {"tags": ["discovery"], "summary": summary, "responses": {"200": {"description": "ok"}}}},
+        )
+    return spec.to_dict()

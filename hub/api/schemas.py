@@ -1,0 +1,280 @@
+"""Marshmallow schemas for the envelope and each message type's `data`; the OpenAPI document is
+generated from these. Field names follow the agencies' own JSON (camelCase)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from hub.domain.messages import Envelope, SubjectRef
+from hub.domain.vocab import MessageType, Purpose
+
+DEFAULT_ROUTES = (
+    "accommodation",
+    "education_training_employment",
+    "health",
+    "substance_misuse",
+    "families",
+    "finance_debt",
+    "thinking_behaviour",
+    "immigration_legal",
+    "social_capital",
+    "veterans",
+)
+RISK_LEVELS = ("LOW", "MEDIUM", "HIGH", "VERY_HIGH")
+Text = fields.String
+
+
+def _text(max_len: int, **kw: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=max_len), **kw)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class OffenceSchema(StrictSchema):
+    code = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Z]{2}[0-9A-Z]{2}[0-9]{3}[A-Z]?$", error="not a CJS offence code"),
+        metadata={"description": "CJS offence code, e.g. TH68010", "example": "TH68010"},
+    )
+    title = _text(300, required=True)
+    modeOfTrial = fields.String(
+        required=True, validate=validate.OneOf(["summary", "either_way", "indictable"])
+    )
+    committedOn = fields.Date(required=True, metadata={"description": "the offence date"})
+
+
+class CourtSchema(StrictSchema):
+    code = _text(20, required=True, metadata={"example": "B14LO00"})
+    name = _text(200, required=True)
+
+
+class DurationSchema(StrictSchema):
+    unit = fields.String(required=True, validate=validate.OneOf(["D", "W", "M", "Y"]))
+    value = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10000))
+
+
+class DisposalSchema(StrictSchema):
+    label = _text(200, required=True, metadata={"example": "Community order"})
+    cjsCode = _text(10, load_default=None)
+    duration = fields.Nested(DurationSchema, load_default=None)
+
+
+class ConvictionSchema(StrictSchema):
+    """A conviction: an offence with a convicted result (Common Platform `isConvictedResult`)."""
+
+    offence = fields.Nested(OffenceSchema, required=True)
+    convictionDate = fields.Date(required=True)
+    court = fields.Nested(CourtSchema, required=True)
+    disposal = fields.Nested(DisposalSchema, load_default=None)
+    plea = fields.String(load_default=None, validate=validate.OneOf(["guilty", "not_guilty", "none"]))
+    caseUrn = _text(40, load_default=None)
+    hearingId = _text(100, load_default=None)
+
+    @validates_schema
+    def _dates(self, data: dict[str, Any], **_: Any) -> None:
+        offence = data.get("offence")
+        if offence and data.get("convictionDate") and data["convictionDate"] < offence["committedOn"]:
+            raise ValidationError("cannot precede the offence date", "convictionDate")
+
+
+class RiskOfReoffendingSchema(StrictSchema):
+    ogrs3TwoYear = fields.Integer(required=True, strict=True, validate=validate.Range(0, 100))
+
+
+class RouteSchema(StrictSchema):
+    route = fields.String(required=True)
+    statusOnReception = _text(2000, required=True)
+    actionTakenInCustody = _text(2000, load_default=None)
+    outstandingActions = _text(2000, load_default=None)
+
+
+class OfficerSchema(StrictSchema):
+    name = _text(200, required=True)
+    email = fields.Email(required=True)
+    team = _text(200, load_default=None)
+
+
+class ReferralSchema(StrictSchema):
+    """The pre-release referral form, probation to provider (seed 000, lines 464-484)."""
+
+    def __init__(self, *args: Any, routes: tuple[str, ...] = DEFAULT_ROUTES, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.routes = routes
+
+    crn = fields.String(validate=validate.Regexp(r"^[A-Z]\d{6}$"), load_default=None)
+    nomsNumber = fields.String(validate=validate.Regexp(r"^[A-Z]\d{4}[A-Z]{2}$"), load_default=None)
+    releaseDate = fields.Date(required=True)
+    dischargeArea = _text(100, required=True)
+    pathway = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2, 3, 4]))
+    riskOfSeriousHarm = fields.String(required=True, validate=validate.OneOf(RISK_LEVELS))
+    riskOfReoffending = fields.Nested(RiskOfReoffendingSchema, load_default=None)
+    sentencePlanSummary = _text(4000, load_default=None)
+    routes = fields.List(fields.Nested(RouteSchema), required=True)
+    officer = fields.Nested(OfficerSchema, required=True)
+
+    @validates("routes")
+    def _known_routes(self, value: list[dict[str, Any]], **_: Any) -> None:
+        errors = {
+            i: {"route": [f"not a configured reoffending route: {item['route']!r}"]}
+            for i, item in enumerate(value)
+            if item["route"] not in self.routes
+        }
+        if errors:
+            raise ValidationError(errors)
+
+
+DATA_SCHEMAS: dict[MessageType, type[Schema]] = {
+    MessageType.CONVICTION: ConvictionSchema,
+    MessageType.REFERRAL: ReferralSchema,
+}
+
+
+class EnvelopeSchema(Schema):
+    """CloudEvents 1.0, structured JSON mode. Unknown extension attributes are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    specversion = fields.String(required=True, validate=validate.Equal("1.0"))
+    id = _text(200, required=True, metadata={"description": "unique per sender"})
+    source = _text(64, required=True, metadata={"description": "the sender's agency id"})
+    type = fields.String(
+        required=True, metadata={"example": MessageType.CONVICTION.ce_type}
+    )
+    time = fields.AwareDateTime(load_default=None)
+    subject = fields.String(
+        required=True, metadata={"description": "scheme:value", "example": "pnc:2011/0482113C"}
+    )
+    purpose = fields.String(required=True, validate=validate.OneOf([p.value for p in Purpose]))
+    recipient = _text(64, load_default=None, metadata={"description": "an agency id"})
+    datacontenttype = fields.String(load_default="application/json", validate=validate.Equal("application/json"))
+    data = fields.Dict(required=True)
+
+    @validates("type")
+    def _known_type(self, value: str, **_: Any) -> None:
+        if MessageType.from_ce_type(value) is None:
+            known = ", ".join(t.ce_type for t in MessageType)
+            raise ValidationError(f"unknown message type; known types: {known}")
+
+    @validates("subject")
+    def _subject(self, value: str, **_: Any) -> None:
+        try:
+            SubjectRef.parse(value)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+    @post_load
+    def _envelope(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return data
+
+
+def _without_nulls(value: Any) -> Any:
+    """Absent optional fields are left out rather than sent as null."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def load_envelope(body: Any, routes: tuple[str, ...] = DEFAULT_ROUTES) -> Envelope:
+    """Validate a whole event, envelope then `data`; raise ValidationError with every failing field
+    keyed by its path in the event (e.g. `data.offence.code`)."""
+    if not isinstance(body, dict):
+        raise ValidationError({"_schema": ["the body must be a JSON object (a CloudEvent)"]})
+    raw = EnvelopeSchema().load(body)
+    message_type = MessageType.from_ce_type(raw["type"])
+    assert message_type is not None
+    schema_cls = DATA_SCHEMAS[message_type]
+    schema = schema_cls(routes=routes) if schema_cls is ReferralSchema else schema_cls()
+    try:
+        data = schema.load(raw["data"])
+    except ValidationError as error:
+        raise ValidationError({"data": error.messages}) from None
+    return Envelope(
+        id=raw["id"],
+        source=raw["source"],
+        type=message_type,
+        subject=SubjectRef.parse(raw["subject"]),
+        purpose=Purpose(raw["purpose"]),
+        data=_without_nulls(schema.dump(data)),
+        time=raw["time"],
+        recipient=raw["recipient"],
+    )
+
+
+# Response shapes: used to generate the OpenAPI document (responses are built by the services).
+class ProblemSchema(Schema):
+    type = fields.String(metadata={"description": "stable URI naming the problem; switch on this"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String(metadata={"description": "what went wrong, for a person to read"})
+    instance = fields.String()
+    requestId = fields.String(metadata={"description": "quote this to the hub's operators"})
+    errors = fields.Dict(metadata={"description": "for 422: each failing field and why"})
+
+
+class AcceptedSchema(Schema):
+    id = fields.String(metadata={"description": "the hub's message id"})
+    status = fields.String(metadata={"example": "accepted"})
+    deliveredTo = fields.List(fields.String())
+
+
+class ReceiptSchema(Schema):
+    recipient = fields.String()
+    deliveredAt = fields.DateTime()
+    acknowledgedAt = fields.DateTime(allow_none=True)
+
+
+class MessageStatusSchema(Schema):
+    id = fields.String()
+    eventId = fields.String()
+    type = fields.String()
+    receivedAt = fields.DateTime()
+    receipts = fields.List(fields.Nested(ReceiptSchema))
+
+
+class AgreementRefSchema(Schema):
+    id = fields.String()
+    version = fields.String()
+
+
+class InboxItemSchema(Schema):
+    id = fields.String(metadata={"description": "the inbox item id, for /ack"})
+    receivedAt = fields.DateTime()
+    acknowledgedAt = fields.DateTime(allow_none=True)
+    agreement = fields.Nested(AgreementRefSchema)
+    message = fields.Dict(metadata={"description": "the CloudEvent, with only the disclosed fields"})
+
+
+class InboxPageSchema(Schema):
+    items = fields.List(fields.Nested(InboxItemSchema))
+    next_cursor = fields.String(metadata={"description": "pass as ?after= for the next page"})
+    has_more = fields.Boolean()
+
+
+class AckSchema(Schema):
+    id = fields.String()
+    acknowledgedAt = fields.DateTime()
+
+
+class TokenResponseSchema(Schema):
+    access_token = fields.String()
+    token_type = fields.String(metadata={"example": "Bearer"})
+    expires_in = fields.Integer()
+    scope = fields.String()

@@ -1,0 +1,97 @@
+"""`/v1`: messages and the inbox."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, g, request
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+
+from hub.api.auth import caller, require
+from hub.api.schemas import load_envelope
+from hub.domain.errors import (
+    BadRequest,
+    MalformedJson,
+    UnknownMessageType,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from hub.domain.vocab import AuditAction, Scope
+from hub.services.messages import request_digest
+
+bp = Blueprint("v1", __name__, url_prefix="/v1")
+JSON_TYPES = {"application/cloudevents+json", "application/json"}
+
+
+def _services() -> Any:
+    return current_app.extensions["hub"]
+
+
+def _json_body() -> Any:
+    mimetype = request.mimetype
+    if mimetype not in JSON_TYPES:
+        raise UnsupportedMediaType(
+            "send a CloudEvent as application/cloudevents+json (or application/json)",
+            accepted=sorted(JSON_TYPES),
+        )
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MalformedJson(f"the body is not valid JSON: {error}") from None
+
+
+@bp.post("/messages")
+@require(Scope.MESSAGES_SEND)
+def post_message() -> ResponseReturnValue:
+    """Accept one CloudEvent (see `EnvelopeSchema`)."""
+    g.refusal_action = AuditAction.MESSAGE_REFUSED
+    services = _services()
+    body = _json_body()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise BadRequest("Idempotency-Key must be 1 to 200 characters")
+    try:
+        envelope = load_envelope(body)
+    except ValidationError as error:
+        messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        if isinstance(body, dict) and "type" in messages and "type" in body:
+            raise UnknownMessageType(
+                f"{body.get('type')!r} is not a message type this hub accepts", errors=messages
+            ) from None
+        raise ValidationFailed("the message failed validation", errors=messages) from None
+    digest = request_digest(body)
+    g.audit_fields = {"message_type": envelope.type.value, "purpose": envelope.purpose.value}
+    if key is not None and (first := services.messages.replay(caller(), key, digest)):
+        return first.body, first.status, {"Idempotency-Replayed": "true"}
+    answer = services.messages.accept(caller(), envelope, digest, key)
+    return answer.body, answer.status, {"Location": f"/v1/messages/{answer.body['id']}"}
+
+
+@bp.get("/messages/<message_id>")
+@require(Scope.MESSAGES_READ)
+def get_message(message_id: str) -> ResponseReturnValue:
+    return _services().messages.status(caller(), message_id)
+
+
+@bp.get("/inbox")
+@require(Scope.INBOX_READ)
+def inbox() -> ResponseReturnValue:
+    raw_limit = request.args.get("limit", "50")
+    if not raw_limit.isdigit():
+        raise BadRequest("limit must be a whole number", errors={"limit": ["not an integer"]})
+    return _services().inbox.page(caller(), request.args.get("after"), int(raw_limit))
+
+
+@bp.get("/inbox/<inbox_id>")
+@require(Scope.INBOX_READ)
+def inbox_item(inbox_id: str) -> ResponseReturnValue:
+    return _services().inbox.item(caller(), inbox_id)
+
+
+@bp.post("/inbox/<inbox_id>/ack")
+@require(Scope.INBOX_READ)
+def ack(inbox_id: str) -> ResponseReturnValue:
+    return _services().inbox.ack(caller(), inbox_id)

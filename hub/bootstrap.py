@@ -1,0 +1,93 @@
+"""The composition root: every component the app, the CLI and the workers use, built from Settings.
+
+Nothing here runs at import; `build(settings)` connects and loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.domain.vocab import AgencyKind, MessageType, Purpose
+from hub.security.crypto import KeyRing
+from hub.security.keys import SigningKeys
+from hub.security.tokens import TokenService
+from hub.services.audit import AuditLog
+from hub.services.inbox import InboxService
+from hub.services.messages import MessageService
+from hub.services.registry import Registry
+from hub.services.signin import SignInService
+from hub.services.subjects import Subjects
+from hub.settings import Settings
+from hub.store.db import Database
+from hub.store.ephemeral import EphemeralStore, RedisEphemeralStore, SqlEphemeralStore
+from policies.engine import AgreementRouting, PolicyDecisionPoint
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    keyring: KeyRing
+    ephemeral: EphemeralStore
+    audit: AuditLog
+    signing_keys: SigningKeys
+    tokens: TokenService
+    policy: PolicyDecisionPoint
+    registry: Registry
+    subjects: Subjects
+    messages: MessageService
+    inbox: InboxService
+    signin: SignInService
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def load_policy(settings: Settings) -> AgreementRouting:
+    return AgreementRouting.load(
+        settings.policy_dir,
+        message_types=[t.value for t in MessageType],
+        purposes=[p.value for p in Purpose],
+        agency_kinds=[k.value for k in AgencyKind],
+    )
+
+
+def build(settings: Settings, *, db: Database | None = None) -> Services:
+    db = db or Database(settings.database_url)
+    keyring = KeyRing(settings.master_key)
+    ephemeral: EphemeralStore = (
+        RedisEphemeralStore(settings.redis_url) if settings.redis_url else SqlEphemeralStore(db)
+    )
+    audit = AuditLog(keyring)
+    signing_keys = SigningKeys(db, keyring, settings.access_token_ttl)
+    tokens = TokenService(
+        signing_keys,
+        issuer=settings.issuer,
+        audience=settings.audience,
+        ttl=settings.access_token_ttl,
+        leeway=settings.clock_leeway,
+    )
+    policy = load_policy(settings)
+    subjects = Subjects(keyring)
+    return Services(
+        settings=settings,
+        db=db,
+        keyring=keyring,
+        ephemeral=ephemeral,
+        audit=audit,
+        signing_keys=signing_keys,
+        tokens=tokens,
+        policy=policy,
+        registry=Registry(audit),
+        subjects=subjects,
+        messages=MessageService(db, audit, subjects, policy),
+        inbox=InboxService(db, audit, subjects),
+        signin=SignInService(
+            db,
+            audit,
+            ephemeral,
+            max_failures=settings.signin_max_failures,
+            window=settings.signin_window,
+            session_ttl=settings.session_ttl,
+        ),
+    )

@@ -1,0 +1,199 @@
+"""The `hub` command (click, through Flask's CLI)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from audit.entry import Actor
+from hub.domain.vocab import AgencyKind, Role, Scope
+from hub.settings import ConfigError, Settings
+
+
+def _create_app() -> object:
+    from hub.app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def main() -> None:
+    """The justice information-sharing hub."""
+
+
+def _services() -> object:
+    return current_app.extensions["hub"]
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (creates the SQLite file under var/ when needed)."""
+    from hub.store.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo(f"database is at the latest schema ({_redact(settings.database_url)})")
+
+
+@main.command()
+def demo() -> None:
+    """Create the demo world when the database is empty."""
+    from hub.demo import create_demo_world
+
+    created, path = create_demo_world(_services())  # type: ignore[arg-type]
+    if created:
+        click.echo(f"demo world created; credentials in {path} (mode 0600)")
+    elif path.exists():
+        click.echo(f"demo world already present; credentials in {path}")
+    else:
+        click.echo("the database already has agencies: no demo world created", err=True)
+
+
+@main.group()
+def agency() -> None:
+    """Agencies."""
+
+
+@agency.command("add")
+@click.argument("agency_id")
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice([k.value for k in AgencyKind]), required=True)
+@click.option("--region", required=True)
+def agency_add(agency_id: str, name: str, kind: str, region: str) -> None:
+    """Register an agency."""
+    services = _services()
+    with services.db.transaction() as session:  # type: ignore[attr-defined]
+        services.registry.add_agency(  # type: ignore[attr-defined]
+            session, agency_id=agency_id, name=name, kind=AgencyKind(kind), region=region,
+            actor=Actor(user="cli"),
+        )
+    click.echo(f"agency {agency_id} added")
+
+
+@main.group()
+def client() -> None:
+    """OAuth clients."""
+
+
+@client.command("add")
+@click.argument("agency_id")
+@click.option("--name", required=True, help="what the client is, e.g. 'nDelius integration'")
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM public key for private_key_jwt (RSA 2048+ or EC P-256)")
+@click.option("--secret", "issue_secret", is_flag=True, help="issue a client secret (client_secret_basic)")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice([s.value for s in Scope]))
+def client_add(agency_id: str, name: str, public_key: Path | None, issue_secret: bool, scopes: tuple[str, ...]) -> None:
+    """Register a client for an agency: a public key, or an issued secret (shown once)."""
+    services = _services()
+    with services.db.transaction() as session:  # type: ignore[attr-defined]
+        new = services.registry.add_client(  # type: ignore[attr-defined]
+            session,
+            agency_id=agency_id,
+            name=name,
+            public_key_pem=public_key.read_bytes() if public_key else None,
+            issue_secret=issue_secret,
+            scopes=[Scope(s) for s in scopes] or None,
+            actor=Actor(user="cli"),
+        )
+    click.echo(f"client_id: {new.client_id}")
+    if new.kid:
+        click.echo(f"kid: {new.kid}")
+    if new.client_secret:
+        click.echo(f"client_secret: {new.client_secret}  (shown once; only its hash is stored)")
+
+
+@main.group()
+def user() -> None:
+    """People who sign in to the pages."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True)
+@click.option("--agency", "agency_id", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.password_option()
+def user_add(username: str, display_name: str, agency_id: str, role: str, password: str) -> None:
+    """Add a user (the password is asked for, never passed on the command line)."""
+    services = _services()
+    with services.db.transaction() as session:  # type: ignore[attr-defined]
+        services.registry.add_user(  # type: ignore[attr-defined]
+            session, username=username.lower(), display_name=display_name, password=password,
+            agency_id=agency_id, role=Role(role), actor=Actor(user="cli"),
+        )
+    click.echo(f"user {username.lower()} added")
+
+
+@main.group()
+def keys() -> None:
+    """The hub's token-signing keys."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Start signing with a new key; the old one stays in the JWKS until its tokens expire."""
+    kid = _services().signing_keys.rotate()  # type: ignore[attr-defined]
+    click.echo(f"now signing with kid {kid}")
+
+
+@main.command()
+@click.option("--bind", default=lambda: os.environ.get("HUB_BIND", "127.0.0.1:8000"), show_default="127.0.0.1:8000")
+@click.option("--workers", type=int, default=lambda: int(os.environ.get("HUB_WORKERS", "2")), show_default="2")
+@click.option("--threads", type=int, default=lambda: int(os.environ.get("HUB_THREADS", "8")), show_default="8")
+def serve(bind: str, workers: int, threads: int) -> None:
+    """Serve the hub with gunicorn (threaded workers)."""
+    settings = _settings()
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
+    if gunicorn is None:
+        raise click.ClickException("gunicorn is not installed")
+    metrics_dir = settings.var_dir / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    host = f"http://{bind}"
+    click.echo(
+        f"\nThe hub is starting on {host}\n"
+        f"  pages:     {host}/ui/   (sign in with a user from {settings.var_dir / 'demo' / 'credentials.json'})\n"
+        f"  API docs:  {host}/docs   and {host}/openapi.json\n"
+        f"  tokens:    {host}/oauth/token\n"
+        f"  health:    {host}/healthz  {host}/readyz  {host}/metrics\n"
+    )
+    sys.stdout.flush()
+    os.execv(
+        gunicorn,
+        [
+            gunicorn,
+            "--bind", bind,
+            "--workers", str(workers),
+            "--worker-class", "gthread",
+            "--threads", str(threads),
+            "--access-logfile", "-",
+            "--access-logformat", '{"event":"http.access","status":"%(s)s","method":"%(m)s","duration_us":%(D)s}',
+            "hub.wsgi:app",
+        ],
+    )
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,1 @@
+"""Plain domain types: vocabularies, errors, the message envelope. No Flask, no SQLAlchemy."""

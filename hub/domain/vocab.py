@@ -1,0 +1,113 @@
+"""Fixed vocabularies. Every place that needs one of these values uses the enum, not a literal."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AgencyKind(StrEnum):
+    PROBATION = "probation"
+    IOM = "iom"
+    COURTS = "courts"
+    PROVIDER = "provider"
+    PRISON = "prison"
+
+
+class Role(StrEnum):
+    CASE_MANAGER = "case_manager"
+    OFFENDER_MANAGER = "offender_manager"
+    IOM_OFFICER = "iom_officer"
+    IG_OFFICER = "ig_officer"
+    ADMINISTRATOR = "administrator"
+
+    @property
+    def label(self) -> str:
+        return _ROLE_LABELS[self]
+
+
+_ROLE_LABELS = {
+    Role.CASE_MANAGER: "Case manager",
+    Role.OFFENDER_MANAGER: "Offender manager",
+    Role.IOM_OFFICER: "IOM officer",
+    Role.IG_OFFICER: "Information governance officer",
+    Role.ADMINISTRATOR: "Administrator",
+}
+
+
+class Scope(StrEnum):
+    """OAuth scopes, `resource:action`."""
+
+    MESSAGES_SEND = "messages:send"
+    MESSAGES_READ = "messages:read"
+    INBOX_READ = "inbox:read"
+    AUDIT_READ = "audit:read"
+
+    @classmethod
+    def default_for_agency(cls) -> list[Scope]:
+        return [cls.MESSAGES_SEND, cls.MESSAGES_READ, cls.INBOX_READ]
+
+
+class MessageType(StrEnum):
+    """Canonical message types; the wire form is `uk.gov.justice.hub.<name>.v<major>`."""
+
+    REFERRAL = "referral"
+    CONVICTION = "conviction"
+
+    @property
+    def ce_type(self) -> str:
+        return f"{TYPE_PREFIX}{self.value}.v1"
+
+    @classmethod
+    def from_ce_type(cls, value: str) -> MessageType | None:
+        for member in cls:
+            if member.ce_type == value:
+                return member
+        return None
+
+
+TYPE_PREFIX = "uk.gov.justice.hub."
+
+
+class Purpose(StrEnum):
+    """Why a message is shared: the purpose code carried in the envelope's `purpose` attribute."""
+
+    RESETTLEMENT = "resettlement"
+    CASE_MANAGEMENT = "case_management"
+    RISK_MANAGEMENT = "risk_management"
+    PUBLIC_PROTECTION = "public_protection"
+    REOFFENDING_MEASUREMENT = "reoffending_measurement"
+
+
+class SubjectScheme(StrEnum):
+    PNC = "pnc"
+    CRO = "cro"
+    CRN = "crn"
+    NOMS = "noms"
+    HUB = "hub"
+
+
+class AuditAction(StrEnum):
+    """`resource.action` audit vocabulary (past tense: each entry records something that happened)."""
+
+    TOKEN_ISSUED = "token.issued"
+    TOKEN_REFUSED = "token.refused"
+    ACCESS_REFUSED = "access.refused"
+    MESSAGE_ACCEPTED = "message.accepted"
+    MESSAGE_REFUSED = "message.refused"
+    MESSAGE_DELIVERED = "message.delivered"
+    MESSAGE_READ = "message.read"
+    MESSAGE_STATUS_READ = "message.status_read"
+    REQUEST_REFUSED = "request.refused"
+    INBOX_READ = "inbox.read"
+    INBOX_ACKED = "inbox.acked"
+    SIGNIN_SUCCEEDED = "signin.succeeded"
+    SIGNIN_FAILED = "signin.failed"
+    SIGNED_OUT = "signin.signed_out"
+    AGENCY_ADDED = "agency.added"
+    CLIENT_ADDED = "client.added"
+    USER_ADDED = "user.added"
+
+
+class Decision(StrEnum):
+    PERMIT = "permit"
+    DENY = "deny"

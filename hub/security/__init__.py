@@ -1,0 +1,1 @@
+"""Keys, tokens, encryption, passwords. Framework-free except `oauth.py`, the Authlib glue."""

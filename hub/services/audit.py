@@ -1,0 +1,45 @@
+"""Appending audit entries, always inside the caller's transaction (no action without its entry)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from audit.entry import AuditRecord
+from hub.security.crypto import KeyRing
+from hub.store.models import AuditEntry
+
+
+class AuditLog:
+    def __init__(self, keyring: KeyRing, enabled: bool = True) -> None:
+        self._keyring = keyring
+        self.enabled = enabled
+
+    def pseudonym(self, subject_id: str) -> str:
+        """The keyed pseudonym that stands for a person in the audit log."""
+        return self._keyring.pseudonym("subject:" + subject_id)
+
+    def record(self, session: Session, action: str, **fields: Any) -> AuditRecord:
+        """Build and append an entry; `time` defaults to now."""
+        fields.setdefault("time", datetime.now(UTC))
+        entry = AuditRecord(action=action, **fields)
+        self.append(session, entry)
+        return entry
+
+    def append(self, session: Session, entry: AuditRecord) -> None:
+        if not self.enabled:
+            return
+        session.add(
+            AuditEntry(
+                recorded_at=entry.time,
+                action=entry.action,
+                actor_agency_id=entry.actor.agency,
+                subject_pseudonym=entry.subject,
+                message_id=entry.message_id,
+                decision=entry.decision,
+                request_id=entry.request_id,
+                entry=entry.canonical().decode(),
+            )
+        )

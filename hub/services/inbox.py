@@ -1,0 +1,166 @@
+"""An agency's inbox: what was delivered to it, in a stable order, with acknowledgement.
+
+Each item shows only the fields its delivery's agreement disclosed. Reading an item is a
+disclosure, so every item read is audited in the same transaction as the read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.domain.errors import BadRequest, NotFound
+from hub.domain.vocab import AuditAction, MessageType
+from hub.security.crypto import open_sealed
+from hub.services.audit import AuditLog
+from hub.services.messages import Caller
+from hub.services.subjects import Subjects
+from hub.store.db import Database
+from hub.store.models import Delivery, Message, Subject
+
+MAX_LIMIT = 100
+
+
+class InvalidCursor(BadRequest):
+    code, title = "invalid-cursor", "Invalid cursor"
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"d1:{position}".encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "d1" or not number.isdigit():
+            raise ValueError
+        return int(number)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor("the cursor is not one this hub issued; use next_cursor as given") from None
+
+
+class InboxService:
+    def __init__(self, db: Database, audit: AuditLog, subjects: Subjects) -> None:
+        self._db = db
+        self._audit = audit
+        self._subjects = subjects
+
+    def page(self, caller: Caller, after: str | None, limit: int) -> dict[str, Any]:
+        if not 1 <= limit <= MAX_LIMIT:
+            raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}", errors={"limit": ["out of range"]})
+        position = decode_cursor(after) if after else 0
+        with self._db.transaction() as session:
+            rows = session.execute(
+                select(Delivery, Message, Subject)
+                .join(Message, Message.id == Delivery.message_id)
+                .join(Subject, Subject.id == Message.subject_id)
+                .where(Delivery.recipient_agency_id == caller.agency_id, Delivery.id > position)
+                .order_by(Delivery.id)
+                .limit(limit + 1)
+            ).all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            items = [self._read(session, caller, *row) for row in rows]
+            last = rows[-1][0].id if rows else position
+            return {
+                "items": items,
+                "next_cursor": encode_cursor(last),
+                "has_more": more,
+            }
+
+    def item(self, caller: Caller, inbox_id: str) -> dict[str, Any]:
+        with self._db.transaction() as session:
+            row = self._find(session, caller, inbox_id)
+            return self._read(session, caller, *row)
+
+    def ack(self, caller: Caller, inbox_id: str) -> dict[str, Any]:
+        with self._db.transaction() as session:
+            delivery, message, subject = self._find(session, caller, inbox_id)
+            if delivery.acked_at is None:
+                delivery.acked_at = datetime.now(UTC)
+                delivery.acked_by_client_id = caller.client_id
+                self._audit.record(
+                    session,
+                    AuditAction.INBOX_ACKED,
+                    actor=caller.actor,
+                    request_id=caller.request_id,
+                    subject=self._audit.pseudonym(subject.id),
+                    message_id=message.id,
+                    message_type=message.type,
+                    recipient=caller.agency_id,
+                )
+            return {"id": delivery.public_id, "acknowledgedAt": _iso(delivery.acked_at)}
+
+    def _find(
+        self, session: Session, caller: Caller, inbox_id: str
+    ) -> tuple[Delivery, Message, Subject]:
+        try:
+            uuid.UUID(inbox_id)
+        except ValueError:
+            raise NotFound("no such inbox item") from None
+        row = session.execute(
+            select(Delivery, Message, Subject)
+            .join(Message, Message.id == Delivery.message_id)
+            .join(Subject, Subject.id == Message.subject_id)
+            .where(Delivery.public_id == inbox_id)
+        ).first()
+        # Another agency's item answers exactly as one that does not exist.
+        if row is None or row[0].recipient_agency_id != caller.agency_id:
+            raise NotFound("no such inbox item")
+        return row[0], row[1], row[2]
+
+    def _read(
+        self, session: Session, caller: Caller, delivery: Delivery, message: Message, subject: Subject
+    ) -> dict[str, Any]:
+        key = self._subjects.data_key(subject)
+        data = json.loads(open_sealed(key, message.payload_enc, message.id.encode()))
+        subject_ref = open_sealed(key, message.subject_ref, b"ref:" + message.id.encode()).decode()
+        disclosed = {name: data[name] for name in delivery.fields if name in data}
+        self._audit.record(
+            session,
+            AuditAction.MESSAGE_READ,
+            actor=caller.actor,
+            request_id=caller.request_id,
+            subject=self._audit.pseudonym(subject.id),
+            message_id=message.id,
+            message_type=message.type,
+            recipient=caller.agency_id,
+            agreement_id=delivery.agreement_id or None,
+            agreement_version=delivery.agreement_version or None,
+            fields=tuple(sorted(disclosed)),
+        )
+        return {
+            "id": delivery.public_id,
+            "receivedAt": _iso(delivery.created_at),
+            "acknowledgedAt": _iso(delivery.acked_at) if delivery.acked_at else None,
+            "agreement": {"id": delivery.agreement_id, "version": delivery.agreement_version},
+            "message": _event(
+                specversion="1.0",
+                id=message.id,
+                source=message.source_agency_id,
+                type=MessageType(message.type).ce_type,
+                time=_iso(message.event_time),
+                subject=subject_ref,
+                purpose=message.purpose,
+                recipient=caller.agency_id,
+                datacontenttype="application/json",
+                data=disclosed,
+            ),
+        }
+
+
+def _event(**attributes: Any) -> dict[str, Any]:
+    """A CloudEvent with absent optional attributes left out (not null)."""
+    return {k: v for k, v in attributes.items() if v is not None}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None

@@ -1,0 +1,285 @@
+"""Accepting a message: policy decision, encryption, storage, delivery and audit in one unit of work."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from audit.entry import Actor
+from hub.domain.errors import (
+    HubError,
+    IdempotencyConflict,
+    NotFound,
+    SharingRefused,
+    SourceMismatch,
+    UnknownRecipient,
+    ValidationFailed,
+)
+from hub.domain.messages import Envelope
+from hub.domain.vocab import AuditAction, Decision
+from hub.security.crypto import seal, sha256_hex
+from hub.services.audit import AuditLog
+from hub.services.subjects import Subjects
+from hub.store.db import Database
+from hub.store.models import Agency, Delivery, IdempotencyRecord, Message, Subject
+from policies.engine import DisclosureRequest, Party, PolicyDecisionPoint
+
+
+class DuplicateEvent(HubError):
+    code, status, title = "duplicate-event-id", 409, "Event id already used with other content"
+
+
+@dataclass(frozen=True)
+class Caller:
+    agency_id: str
+    client_id: str
+    request_id: str | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(agency=self.agency_id, client=self.client_id)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+def request_digest(body: Any) -> str:
+    """SHA-256 of the RFC 8785 form: the same JSON, however formatted, has one digest."""
+    return sha256_hex(rfc8785.dumps(body))
+
+
+class MessageService:
+    def __init__(
+        self, db: Database, audit: AuditLog, subjects: Subjects, policy: PolicyDecisionPoint
+    ) -> None:
+        self._db = db
+        self._audit = audit
+        self._subjects = subjects
+        self._policy = policy
+
+    def replay(self, caller: Caller, idempotency_key: str, digest: str) -> Answer | None:
+        """The first answer for this key, if the same request was made before; 409 if not the same."""
+        with self._db.transaction(readonly=True) as session:
+            record = session.get(IdempotencyRecord, (caller.agency_id, idempotency_key))
+            if record is None:
+                return None
+            return _replayed(record, digest)
+
+    def accept(
+        self, caller: Caller, envelope: Envelope, digest: str, idempotency_key: str | None
+    ) -> Answer:
+        if envelope.source != caller.agency_id:
+            raise SourceMismatch(
+                f"source must be your agency id ({caller.agency_id!r})",
+                errors={"source": ["is not the caller's agency"]},
+            )
+        if envelope.recipient is None:
+            raise ValidationFailed(
+                "recipient is required: routing by who works with the person is not enabled yet",
+                errors={"recipient": ["Missing data for required field."]},
+            )
+        try:
+            with self._db.transaction() as session:
+                answer = self._accept(session, caller, envelope, digest)
+                if idempotency_key is not None:
+                    session.add(
+                        IdempotencyRecord(
+                            agency_id=caller.agency_id,
+                            key=idempotency_key,
+                            request_digest=digest,
+                            status=answer.status,
+                            response=answer.body,
+                            created_at=datetime.now(UTC),
+                        )
+                    )
+                return answer
+        except IntegrityError:
+            # A concurrent request with the same idempotency key or event id committed first.
+            if idempotency_key is not None and (found := self.replay(caller, idempotency_key, digest)):
+                return found
+            with self._db.transaction(readonly=True) as session:
+                return self._existing(session, caller, envelope, digest) or _raise_conflict()
+
+    def _accept(self, session: Session, caller: Caller, envelope: Envelope, digest: str) -> Answer:
+        existing = self._existing(session, caller, envelope, digest)
+        if existing is not None:
+            return existing
+        sender = session.get(Agency, caller.agency_id)
+        recipient = session.get(Agency, envelope.recipient)
+        if sender is None or recipient is None:
+            raise UnknownRecipient(
+                f"no agency {envelope.recipient!r}", errors={"recipient": ["unknown agency id"]}
+            )
+        decision = self._policy.decide(
+            DisclosureRequest(
+                sender=Party(sender.id, sender.kind),
+                recipient=Party(recipient.id, recipient.kind),
+                message_type=envelope.type.value,
+                purpose=envelope.purpose.value,
+            )
+        )
+        common: dict[str, Any] = dict(
+            actor=caller.actor,
+            request_id=caller.request_id,
+            message_type=envelope.type.value,
+            purpose=envelope.purpose.value,
+            recipient=recipient.id,
+            policy_hash=decision.policy_hash,
+            reasons=decision.reasons,
+        )
+        if not decision.permit:
+            known = self._subjects.find(session, envelope.subject)
+            refusal = SharingRefused(
+                decision.reasons[0], reasons=list(decision.reasons), decision=Decision.DENY.value
+            )
+            # Nothing is stored but this refusal's audit entry, written by the error handler.
+            refusal.audit_fields = dict(
+                common,
+                decision=Decision.DENY.value,
+                subject=self._audit.pseudonym(known.id) if known else None,
+            )
+            raise refusal
+        subject = self._subjects.find_or_create(session, envelope.subject)
+        if subject is None:
+            raise ValidationFailed(
+                "no person has that hub id", errors={"subject": ["unknown hub id"]}
+            )
+        common["subject"] = self._audit.pseudonym(subject.id)
+        message_id = str(uuid.uuid4())
+        now = datetime.now(UTC)
+        plaintext = json.dumps(envelope.data, separators=(",", ":")).encode()
+        key = self._subjects.data_key(subject)
+        session.add(
+            Message(
+                id=message_id,
+                ce_id=envelope.id,
+                source_agency_id=caller.agency_id,
+                sender_client_id=caller.client_id,
+                type=envelope.type.value,
+                subject_id=subject.id,
+                subject_ref=seal(key, str(envelope.subject).encode(), b"ref:" + message_id.encode()),
+                purpose=envelope.purpose.value,
+                recipient_agency_id=recipient.id,
+                event_time=envelope.time,
+                received_at=now,
+                payload_enc=seal(key, plaintext, message_id.encode()),
+                payload_digest=sha256_hex(plaintext),
+                request_digest=digest,
+            )
+        )
+        session.flush()  # the message row before rows that refer to it (PostgreSQL checks FKs at once)
+        session.add(
+            Delivery(
+                public_id=str(uuid.uuid4()),
+                message_id=message_id,
+                recipient_agency_id=recipient.id,
+                agreement_id=decision.agreement_id or "",
+                agreement_version=decision.agreement_version or "",
+                fields=list(decision.fields),
+                created_at=now,
+            )
+        )
+        for action in (AuditAction.MESSAGE_ACCEPTED, AuditAction.MESSAGE_DELIVERED):
+            self._audit.record(
+                session,
+                action,
+                time=now,
+                message_id=message_id,
+                decision=Decision.PERMIT.value,
+                agreement_id=decision.agreement_id,
+                agreement_version=decision.agreement_version,
+                lawful_basis=decision.lawful_basis,
+                fields=decision.fields if action is AuditAction.MESSAGE_DELIVERED else (),
+                payload_digest=sha256_hex(plaintext),
+                **common,  # type: ignore[arg-type]
+            )
+        return Answer(202, _accepted_body(message_id, recipient.id))
+
+    def _existing(
+        self, session: Session, caller: Caller, envelope: Envelope, digest: str
+    ) -> Answer | None:
+        """CloudEvents ids are unique per source: a resend of the same event gets the first answer."""
+        found = session.scalar(
+            select(Message).where(
+                Message.source_agency_id == caller.agency_id, Message.ce_id == envelope.id
+            )
+        )
+        if found is None:
+            return None
+        if found.request_digest != digest:
+            _raise_conflict()
+        return Answer(202, _accepted_body(found.id, found.recipient_agency_id or ""))
+
+    def status(self, caller: Caller, message_id: str) -> dict[str, Any]:
+        """The sender's view: where its message went, never its content."""
+        with self._db.transaction() as session:
+            message = session.get(Message, message_id) if _is_uuid(message_id) else None
+            if message is None or message.source_agency_id != caller.agency_id:
+                raise NotFound("no such message")
+            deliveries = session.scalars(
+                select(Delivery).where(Delivery.message_id == message.id).order_by(Delivery.id)
+            ).all()
+            self._audit.record(
+                session,
+                AuditAction.MESSAGE_STATUS_READ,
+                actor=caller.actor,
+                request_id=caller.request_id,
+                message_id=message.id,
+                message_type=message.type,
+            )
+            return {
+                "id": message.id,
+                "eventId": message.ce_id,
+                "type": message.type,
+                "receivedAt": _iso(message.received_at),
+                "receipts": [
+                    {
+                        "recipient": d.recipient_agency_id,
+                        "deliveredAt": _iso(d.created_at),
+                        "acknowledgedAt": _iso(d.acked_at) if d.acked_at else None,
+                    }
+                    for d in deliveries
+                ],
+            }
+
+
+def _accepted_body(message_id: str, recipient: str) -> dict[str, Any]:
+    return {"id": message_id, "status": "accepted", "deliveredTo": [recipient]}
+
+
+def _replayed(record: IdempotencyRecord, digest: str) -> Answer:
+    if record.request_digest != digest:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was used with a different request body; use a new key"
+        )
+    return Answer(record.status, dict(record.response))
+
+
+def _raise_conflict() -> Answer:
+    raise DuplicateEvent("this event id was already used by your agency with different content")
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+__all__ = ["Answer", "Caller", "DuplicateEvent", "MessageService", "Subject", "request_digest"]

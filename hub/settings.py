@@ -1,0 +1,128 @@
+"""Configuration from environment variables.
+
+The default environment is production: it refuses to start without its secrets. Only the `demo`
+and `test` environments generate secrets, and then only into files under `HUB_VAR_DIR` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """Start-up must fail loudly: a production secret is missing or a value is malformed."""
+
+
+GENERATING_ENVS = {"demo", "test"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    database_url: str
+    issuer: str
+    master_key: bytes = field(repr=False)
+    secret_key: bytes = field(repr=False)
+    var_dir: Path
+    redis_url: str | None = None
+    max_body_bytes: int = 1_048_576
+    access_token_ttl: int = 600
+    assertion_max_lifetime: int = 300
+    clock_leeway: int = 30
+    cookie_secure: bool = True
+    session_ttl: int = 8 * 3600
+    signin_max_failures: int = 5
+    signin_window: int = 900
+    log_level: str = "INFO"
+    policy_dir: Path = Path(__file__).resolve().parent.parent / "policies" / "agreements"
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.issuer + "/oauth/token"
+
+    @property
+    def audience(self) -> str:
+        """The `aud` of access tokens: the hub's API (RFC 9068 section 3)."""
+        return self.issuer + "/v1"
+
+    @property
+    def generates_secrets(self) -> bool:
+        return self.env in GENERATING_ENVS
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env_vars = os.environ if environ is None else environ
+        env = env_vars.get("HUB_ENV", "production")
+        var_dir = Path(env_vars.get("HUB_VAR_DIR", "var")).resolve()
+        generating = env in GENERATING_ENVS
+        database_url = env_vars.get("HUB_DATABASE_URL") or (
+            f"sqlite:///{var_dir / 'hub.db'}" if generating else ""
+        )
+        if not database_url:
+            raise ConfigError("HUB_DATABASE_URL is required in production")
+        issuer = env_vars.get("HUB_ISSUER") or ("http://127.0.0.1:8000" if generating else "")
+        if not issuer:
+            raise ConfigError("HUB_ISSUER (the hub's public base URL) is required in production")
+        return cls(
+            env=env,
+            database_url=database_url,
+            issuer=issuer.rstrip("/"),
+            master_key=_key(env_vars, "HUB_MASTER_KEY", var_dir / "keys" / "master.key", generating),
+            secret_key=_key(env_vars, "HUB_SECRET_KEY", var_dir / "keys" / "session.key", generating),
+            var_dir=var_dir,
+            redis_url=env_vars.get("HUB_REDIS_URL") or None,
+            max_body_bytes=_int(env_vars, "HUB_MAX_BODY_BYTES", 1_048_576),
+            access_token_ttl=_int(env_vars, "HUB_ACCESS_TOKEN_TTL", 600),
+            assertion_max_lifetime=_int(env_vars, "HUB_ASSERTION_MAX_LIFETIME", 300),
+            cookie_secure=env_vars.get("HUB_COOKIE_SECURE", "1") != "0",
+            log_level=env_vars.get("HUB_LOG_LEVEL", "INFO").upper(),
+        )
+
+
+def _int(env_vars: Mapping[str, str], name: str, default: int) -> int:
+    raw = env_vars.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive")
+    return value
+
+
+def _key(env_vars: Mapping[str, str], name: str, path: Path, generating: bool) -> bytes:
+    """A 32-byte key, base64 in the environment; generated into `path` only outside production."""
+    raw = env_vars.get(name)
+    if raw:
+        return _decode_key(name, raw)
+    if not generating:
+        raise ConfigError(f"{name} is required in production (32 random bytes, base64)")
+    if path.exists():
+        return _decode_key(str(path), path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    encoded = base64.b64encode(secrets.token_bytes(32)).decode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(encoded + "\n")
+    return base64.b64decode(encoded)
+
+
+def _decode_key(name: str, raw: str) -> bytes:
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"{name} is not valid base64") from None
+    if len(key) != 32:
+        raise ConfigError(f"{name} must decode to 32 bytes, not {len(key)}")
+    return key

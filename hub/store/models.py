@@ -1,0 +1,240 @@
+"""The schema, identical on SQLite and PostgreSQL (types chosen to mean the same on both).
+
+Changing a model means adding an Alembic migration in `hub/store/migrations/versions/`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names so migrations are the same on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on both databases (SQLite would otherwise hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the hub stores only timezone-aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    region: Mapped[str] = mapped_column(String(100))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OAuthClient(Base):
+    __tablename__ = "oauth_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    auth_methods: Mapped[str] = mapped_column(String(100))  # space-separated
+    # SHA-256 of a 256-bit random secret (client_secret_basic); NULL for key-based clients.
+    secret_hash: Mapped[str | None] = mapped_column(String(255))
+    scopes: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ClientKey(Base):
+    """A client's public key for private_key_jwt, found by the assertion's `kid`."""
+
+    __tablename__ = "client_keys"
+
+    kid: Mapped[str] = mapped_column(String(100), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id"), index=True)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class SigningKey(Base):
+    """The hub's own token-signing keys; the private half is encrypted under the master key."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(100), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(10))
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    private_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ExpiringKey(Base):
+    """Short-lived counters and once-only markers (assertion `jti`s, sign-in failures)."""
+
+    __tablename__ = "expiring_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class Subject(Base):
+    """A person. Their data key (wrapped by the master key) encrypts every payload about them."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    data_key_wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SubjectIdentifier(Base):
+    __tablename__ = "subject_identifiers"
+
+    scheme: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("source_agency_id", "ce_id", name="uq_messages_source_ce_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ce_id: Mapped[str] = mapped_column(String(200))
+    source_agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"))
+    sender_client_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    subject_ref: Mapped[bytes] = mapped_column(LargeBinary)  # the envelope's identifier, encrypted
+    purpose: Mapped[str] = mapped_column(String(40))
+    recipient_agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"))
+    event_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    payload_digest: Mapped[str] = mapped_column(String(64))
+    request_digest: Mapped[str] = mapped_column(String(64))
+
+
+class Delivery(Base):
+    """One message in one recipient's inbox; `id` is the inbox cursor's position."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_id", "recipient_agency_id", name="uq_deliveries_message_recipient"),
+        Index("ix_deliveries_recipient_id", "recipient_agency_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"))
+    recipient_agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"))
+    agreement_id: Mapped[str] = mapped_column(String(100))
+    agreement_version: Mapped[str] = mapped_column(String(20))
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    acked_by_client_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditEntry(Base):
+    """One audit entry. `entry` is its RFC 8785 canonical JSON, the bytes a Merkle leaf will hash.
+
+    Rows are only ever inserted. The columns beside `entry` copy fields out of it for searching;
+    `entry` is the record. The tamper-evident tree (sequence numbers, leaves, checkpoints) is built
+    over `id` order by the audit log's sequencer.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_subject", "subject_pseudonym", "id"),
+        Index("ix_audit_entries_actor", "actor_agency_id", "id"),
+        Index("ix_audit_entries_message", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    action: Mapped[str] = mapped_column(String(40))
+    actor_agency_id: Mapped[str | None] = mapped_column(String(64))
+    subject_pseudonym: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(36))
+    decision: Mapped[str | None] = mapped_column(String(10))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    entry: Mapped[str] = mapped_column(Text)

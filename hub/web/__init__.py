@@ -1,0 +1,1 @@
+"""Server-rendered pages (GOV.UK Design System) for the people who use the hub."""
