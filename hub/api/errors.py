@@ -60,7 +60,9 @@ def audit_refusal(error: HubError) -> None:
         "reasons": (error.code, *(r for r in [error.extra.get("reason")] if r)),
     }
     fields.update(g.get("audit_fields", {}))
-    fields.update({k: v for k, v in error.audit_fields.items() if v is not None})
+    extra = {k: v for k, v in error.audit_fields.items() if v is not None}
+    fields["reasons"] = (*fields["reasons"], *extra.pop("reasons", ()))
+    fields.update(extra)
     try:
         with services.db.transaction() as session:
             services.audit.record(session, action, **fields)
