@@ -69,6 +69,8 @@ def sign_in() -> ResponseReturnValue:
             errors["username"] = "Enter your username"
         if not password:
             errors["password"] = "Enter your password"
+        if errors:
+            status = 400
         if not errors:
             try:
                 token = _signin().sign_in(
@@ -76,7 +78,7 @@ def sign_in() -> ResponseReturnValue:
                 )
             except ValueError:
                 errors["form"] = GENERIC_FAILURE
-                status = 401
+                status = 400
             except TooManyRequests as error:
                 errors["form"] = error.detail
                 status = 429

@@ -1,0 +1,94 @@
+"""Signing in to the pages: argon2 passwords, server-side sessions, CSRF, one message for every failure."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hub.services.signin import GENERIC_FAILURE
+from hub.store.models import User, WebSession
+from tests.conftest import audit_entries
+from tests.support.world import PASSWORD
+
+
+def _csrf(client: Any, path: str = "/ui/sign-in") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "the form carries a CSRF token"
+    return match.group(1)
+
+
+def _sign_in(client: Any, username: str, password: str) -> Any:
+    return client.post(
+        "/ui/sign-in",
+        data={"username": username, "password": password, "csrf_token": _csrf(client)},
+    )
+
+
+def test_sign_in_shows_who_is_signed_in_then_sign_out(client: Any, services: Any, world: Any) -> None:
+    assert client.get("/ui/").headers["Location"].endswith("/ui/sign-in")
+    response = _sign_in(client, "case.manager", PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/ui/")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-hub=") and "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+    home = client.get("/ui/").get_data(as_text=True)
+    assert "Carys Mason" in home and "Case manager" in home and "Doncaster Rehabilitation Alliance" in home
+
+    token = _csrf(client, "/ui/")
+    out = client.post("/ui/sign-out", data={"csrf_token": token})
+    assert out.status_code == 302
+    with services.db.transaction(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(WebSession)) == 0
+    assert client.get("/ui/").status_code == 302
+    actions = [e["action"] for e in audit_entries(services) if e["action"].startswith("signin")]
+    assert actions == ["signin.succeeded", "signin.signed_out"]
+
+
+def test_password_is_stored_as_argon2(services: Any, world: Any) -> None:
+    with services.db.transaction(readonly=True) as session:
+        stored = session.scalar(select(User.password_hash).where(User.username == "ig.officer"))
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_one_message_for_every_failed_sign_in(client: Any, services: Any, world: Any) -> None:
+    wrong_password = _sign_in(client, "case.manager", "not the password at all")
+    no_such_user = _sign_in(client, "nobody.here", "not the password at all")
+    assert wrong_password.status_code == no_such_user.status_code == 400
+
+    def message(response: Any) -> str:
+        page = response.get_data(as_text=True)
+        return re.sub(r'value="[^"]*"|nonce-?[\w-]+|nonce="[^"]*"', "", page).replace("nobody.here", "").replace("case.manager", "")
+
+    assert GENERIC_FAILURE in wrong_password.get_data(as_text=True)
+    assert message(wrong_password) == message(no_such_user)
+    failures = audit_entries(services, "signin.failed")
+    assert len(failures) == 2 and all("actor" not in f for f in failures)
+
+
+def test_failed_sign_ins_are_rate_limited(client: Any, settings: Any, world: Any) -> None:
+    for _ in range(settings.signin_max_failures):
+        assert _sign_in(client, "offender.manager", "wrong wrong wrong").status_code == 400
+    limited = _sign_in(client, "offender.manager", PASSWORD)  # even the right password waits
+    assert limited.status_code == 429
+    assert "Too many failed attempts" in limited.get_data(as_text=True)
+
+
+def test_forms_need_the_csrf_token(client: Any, world: Any) -> None:
+    response = client.post("/ui/sign-in", data={"username": "case.manager", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Nothing was changed" in response.get_data(as_text=True)
+
+
+def test_pages_carry_security_headers(client: Any) -> None:
+    response = client.get("/ui/sign-in")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_unknown_page_is_a_page(client: Any) -> None:
+    response = client.get("/ui/no-such-page")
+    assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True)
