@@ -15,7 +15,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.security import safe_join
 
 from hub import logs
-from hub.api import errors, ops, oauth_views, v1
+from hub.api import errors, oauth_views, ops, v1
 from hub.bootstrap import Services, build
 from hub.settings import Settings
 from hub.web import views

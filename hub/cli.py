@@ -22,7 +22,9 @@ def _create_app() -> object:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False
+)
 def main() -> None:
     """The justice information-sharing hub."""
 
@@ -75,7 +77,11 @@ def agency_add(agency_id: str, name: str, kind: str, region: str) -> None:
     services = _services()
     with services.db.transaction() as session:  # type: ignore[attr-defined]
         services.registry.add_agency(  # type: ignore[attr-defined]
-            session, agency_id=agency_id, name=name, kind=AgencyKind(kind), region=region,
+            session,
+            agency_id=agency_id,
+            name=name,
+            kind=AgencyKind(kind),
+            region=region,
             actor=Actor(user="cli"),
         )
     click.echo(f"agency {agency_id} added")
@@ -89,11 +95,18 @@ def client() -> None:
 @client.command("add")
 @click.argument("agency_id")
 @click.option("--name", required=True, help="what the client is, e.g. 'nDelius integration'")
-@click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PEM public key for private_key_jwt (RSA 2048+ or EC P-256)")
-@click.option("--secret", "issue_secret", is_flag=True, help="issue a client secret (client_secret_basic)")
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM public key for private_key_jwt (RSA 2048+ or EC P-256)",
+)
+@click.option(
+    "--secret", "issue_secret", is_flag=True, help="issue a client secret (client_secret_basic)"
+)
 @click.option("--scope", "scopes", multiple=True, type=click.Choice([s.value for s in Scope]))
-def client_add(agency_id: str, name: str, public_key: Path | None, issue_secret: bool, scopes: tuple[str, ...]) -> None:
+def client_add(
+    agency_id: str, name: str, public_key: Path | None, issue_secret: bool, scopes: tuple[str, ...]
+) -> None:
     """Register a client for an agency: a public key, or an issued secret (shown once)."""
     services = _services()
     with services.db.transaction() as session:  # type: ignore[attr-defined]
@@ -129,8 +142,13 @@ def user_add(username: str, display_name: str, agency_id: str, role: str, passwo
     services = _services()
     with services.db.transaction() as session:  # type: ignore[attr-defined]
         services.registry.add_user(  # type: ignore[attr-defined]
-            session, username=username.lower(), display_name=display_name, password=password,
-            agency_id=agency_id, role=Role(role), actor=Actor(user="cli"),
+            session,
+            username=username.lower(),
+            display_name=display_name,
+            password=password,
+            agency_id=agency_id,
+            role=Role(role),
+            actor=Actor(user="cli"),
         )
     click.echo(f"user {username.lower()} added")
 
@@ -148,13 +166,23 @@ def keys_rotate() -> None:
 
 
 @main.command()
-@click.option("--bind", default=lambda: os.environ.get("HUB_BIND", "127.0.0.1:8000"), show_default="127.0.0.1:8000")
-@click.option("--workers", type=int, default=lambda: int(os.environ.get("HUB_WORKERS", "2")), show_default="2")
-@click.option("--threads", type=int, default=lambda: int(os.environ.get("HUB_THREADS", "8")), show_default="8")
+@click.option(
+    "--bind",
+    default=lambda: os.environ.get("HUB_BIND", "127.0.0.1:8000"),
+    show_default="127.0.0.1:8000",
+)
+@click.option(
+    "--workers", type=int, default=lambda: int(os.environ.get("HUB_WORKERS", "2")), show_default="2"
+)
+@click.option(
+    "--threads", type=int, default=lambda: int(os.environ.get("HUB_THREADS", "8")), show_default="8"
+)
 def serve(bind: str, workers: int, threads: int) -> None:
     """Serve the hub with gunicorn (threaded workers)."""
     settings = _settings()
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which(
+        "gunicorn"
+    )
     if gunicorn is None:
         raise click.ClickException("gunicorn is not installed")
     metrics_dir = settings.var_dir / "prometheus"
@@ -170,16 +198,22 @@ def serve(bind: str, workers: int, threads: int) -> None:
         f"  health:    {host}/healthz  {host}/readyz  {host}/metrics\n"
     )
     sys.stdout.flush()
-    os.execv(
+    os.execv(  # noqa: S606 (replace this process with gunicorn, arguments fixed above)
         gunicorn,
         [
             gunicorn,
-            "--bind", bind,
-            "--workers", str(workers),
-            "--worker-class", "gthread",
-            "--threads", str(threads),
-            "--access-logfile", "-",
-            "--access-logformat", '{"event":"http.access","status":"%(s)s","method":"%(m)s","duration_us":%(D)s}',
+            "--bind",
+            bind,
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            '{"event":"http.access","status":"%(s)s","method":"%(m)s","duration_us":%(D)s}',
             "hub.wsgi:app",
         ],
     )

@@ -88,7 +88,12 @@ def create_demo_world(services: Services) -> tuple[bool, Path]:
                 role=role,
             )
             users.append(
-                {"username": username, "password": password, "agency": agency_id, "role": role.value}
+                {
+                    "username": username,
+                    "password": password,
+                    "agency": agency_id,
+                    "role": role.value,
+                }
             )
         credentials["users"] = users
         for ref in PEOPLE:

@@ -76,8 +76,12 @@ class Settings:
             env=env,
             database_url=database_url,
             issuer=issuer.rstrip("/"),
-            master_key=_key(env_vars, "HUB_MASTER_KEY", var_dir / "keys" / "master.key", generating),
-            secret_key=_key(env_vars, "HUB_SECRET_KEY", var_dir / "keys" / "session.key", generating),
+            master_key=_key(
+                env_vars, "HUB_MASTER_KEY", var_dir / "keys" / "master.key", generating
+            ),
+            secret_key=_key(
+                env_vars, "HUB_SECRET_KEY", var_dir / "keys" / "session.key", generating
+            ),
             var_dir=var_dir,
             redis_url=env_vars.get("HUB_REDIS_URL") or None,
             max_body_bytes=_int(env_vars, "HUB_MAX_BODY_BYTES", 1_048_576),

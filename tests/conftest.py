@@ -34,9 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
         elif why := databases.check_redis(redis_url):
             problems.append(f"Redis at HUB_TEST_REDIS_URL does not answer: {why}")
         if problems:
-            raise pytest.UsageError(
-                "HUB_REQUIRE_SERVICES=1 but: " + "; ".join(problems)
-            )
+            raise pytest.UsageError("HUB_REQUIRE_SERVICES=1 but: " + "; ".join(problems))
 
 
 def backends() -> list[str]:
@@ -67,7 +65,9 @@ def _factories(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
 
 
 @pytest.fixture
-def database_url(backend: str, _factories: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    backend: str, _factories: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if backend not in _factories:
         if backend == "sqlite":
             _factories[backend] = databases.SqliteFactory(tmp_path_factory.mktemp("sqlite"))
@@ -131,7 +131,9 @@ def token(client: Any, world: dict[str, ClientCreds]) -> Any:
         if scope:
             form["scope"] = scope
         basic = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
-        response = client.post("/oauth/token", data=form, headers={"Authorization": f"Basic {basic}"})
+        response = client.post(
+            "/oauth/token", data=form, headers={"Authorization": f"Basic {basic}"}
+        )
         assert response.status_code == 200, response.get_data(as_text=True)
         return str(response.get_json()["access_token"])
 

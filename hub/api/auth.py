@@ -27,6 +27,7 @@ def require(scope: Scope) -> Callable[[F], F]:
                     reason="missing",
                 )
             token = current_app.extensions["hub"].tokens.verify(unverified.strip())
+            g.token = token
             g.caller = Caller(token.agency_id, token.client_id, g.get("request_id"))
             token.require(scope.value)
             return view(*args, **kwargs)

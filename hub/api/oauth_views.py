@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from audit.entry import Actor
+from hub.bootstrap import Services
 from hub.domain.errors import PROBLEM_BASE
 from hub.domain.vocab import AuditAction, Scope
 from hub.logs import get_logger
@@ -21,7 +22,7 @@ log = get_logger("hub.oauth")
 
 
 def init_oauth(app: Any) -> None:
-    services = app.extensions["hub"]
+    services: Services = app.extensions["hub"]
     settings = services.settings
 
     def query_client(client_id: str) -> HubClient | None:
@@ -37,8 +38,7 @@ def init_oauth(app: Any) -> None:
             return HubClient(row, [dict(k.public_jwk) for k in keys])
 
     def issue_token(client: HubClient, scope: str) -> str:
-        token, claims = services.tokens.issue(client.client_id, client.agency_id, scope)
-        g.issued_jti = claims["jti"]
+        token, _claims = services.tokens.issue(client.client_id, client.agency_id, scope)
         return token
 
     def on_issued(token: dict[str, Any], oauth_request: Any) -> None:

@@ -10,7 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from hub.api import schemas as s
 from hub.domain.vocab import Scope
 
-BEARER = [{"bearer": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _problem(*statuses: int) -> dict[str, Any]:
@@ -34,7 +34,9 @@ def _problem(*statuses: int) -> dict[str, Any]:
 
 
 def _ok(code: int, schema: str, description: str) -> dict[str, Any]:
-    return {str(code): {"description": description, "content": {"application/json": {"schema": schema}}}}
+    return {
+        str(code): {"description": description, "content": {"application/json": {"schema": schema}}}
+    }
 
 
 def build_spec(issuer: str) -> dict[str, Any]:
@@ -56,7 +58,7 @@ def build_spec(issuer: str) -> dict[str, Any]:
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (RFC 9068)"}
     )
-    for name, schema in {
+    for name, schema_cls in {
         "Problem": s.ProblemSchema,
         "CloudEvent": s.EnvelopeSchema,
         "ConvictionData": s.ConvictionSchema,
@@ -68,7 +70,7 @@ def build_spec(issuer: str) -> dict[str, Any]:
         "Ack": s.AckSchema,
         "TokenResponse": s.TokenResponseSchema,
     }.items():
-        spec.components.schema(name, schema=schema)
+        spec.components.schema(name, schema=schema_cls)
 
     spec.path(
         path="/oauth/token",
@@ -127,7 +129,9 @@ def build_spec(issuer: str) -> dict[str, Any]:
                 "tags": ["messages"],
                 "summary": "The sender's view of a message: receipts, never content",
                 "security": BEARER,
-                "parameters": [{"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}],
+                "parameters": [
+                    {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}
+                ],
                 "responses": {**_ok(200, "MessageStatus", "receipts"), **_problem(401, 403, 404)},
             }
         },
@@ -142,13 +146,17 @@ def build_spec(issuer: str) -> dict[str, Any]:
                 "security": BEARER,
                 "parameters": [
                     {"in": "query", "name": "after", "schema": {"type": "string"}},
-                    {"in": "query", "name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+                    {
+                        "in": "query",
+                        "name": "limit",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                    },
                 ],
                 "responses": {**_ok(200, "InboxPage", "a page"), **_problem(400, 401, 403)},
             }
         },
     )
-    for path, summary, schema in (
+    for path, summary, schema_name in (
         ("/v1/inbox/{id}", "One inbox item", "InboxItem"),
         ("/v1/inbox/{id}/ack", "Acknowledge an inbox item (idempotent)", "Ack"),
     ):
@@ -159,11 +167,27 @@ def build_spec(issuer: str) -> dict[str, Any]:
                     "tags": ["inbox"],
                     "summary": summary,
                     "security": BEARER,
-                    "parameters": [{"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}],
-                    "responses": {**_ok(200, schema, "ok"), **_problem(401, 403, 404)},
+                    "parameters": [
+                        {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {**_ok(200, schema_name, "ok"), **_problem(401, 403, 404)},
                 }
             },
         )
+    spec.path(
+        path="/v1/whoami",
+        operations={
+            "get": {
+                "tags": ["tokens"],
+                "summary": "Check a token: the agency, client and scopes it carries",
+                "security": BEARER,
+                "responses": {
+                    "200": {"description": "the verified token's caller"},
+                    **_problem(401, 403),
+                },
+            }
+        },
+    )
     for path, summary in (
         ("/.well-known/oauth-authorization-server", "RFC 8414 metadata"),
         ("/.well-known/jwks.json", "The hub's token-signing public keys"),
@@ -173,6 +197,12 @@ def build_spec(issuer: str) -> dict[str, Any]:
     ):
         spec.path(
             path=path,
-            operations={"get": {"tags": ["discovery"], "summary": summary, "responses": {"200": {"description": "ok"}}}},
+            operations={
+                "get": {
+                    "tags": ["discovery"],
+                    "summary": summary,
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
         )
     return spec.to_dict()

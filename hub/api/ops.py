@@ -8,7 +8,13 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 
 from hub.api.openapi import build_spec
 from hub.domain.errors import ServiceUnavailable
@@ -39,7 +45,7 @@ class Metrics:
             from prometheus_client import multiprocess
 
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
 
@@ -56,7 +62,9 @@ def register_metrics(app: Flask) -> None:
     def _count(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule else "unmatched"
         metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, route).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+        metrics.latency.labels(request.method, route).observe(
+            time.perf_counter() - g.get("started", time.perf_counter())
+        )
         return response
 
 

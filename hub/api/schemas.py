@@ -48,7 +48,9 @@ class StrictSchema(Schema):
 class OffenceSchema(StrictSchema):
     code = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Z]{2}[0-9A-Z]{2}[0-9]{3}[A-Z]?$", error="not a CJS offence code"),
+        validate=validate.Regexp(
+            r"^[A-Z]{2}[0-9A-Z]{2}[0-9]{3}[A-Z]?$", error="not a CJS offence code"
+        ),
         metadata={"description": "CJS offence code, e.g. TH68010", "example": "TH68010"},
     )
     title = _text(300, required=True)
@@ -81,14 +83,20 @@ class ConvictionSchema(StrictSchema):
     convictionDate = fields.Date(required=True)
     court = fields.Nested(CourtSchema, required=True)
     disposal = fields.Nested(DisposalSchema, load_default=None)
-    plea = fields.String(load_default=None, validate=validate.OneOf(["guilty", "not_guilty", "none"]))
+    plea = fields.String(
+        load_default=None, validate=validate.OneOf(["guilty", "not_guilty", "none"])
+    )
     caseUrn = _text(40, load_default=None)
     hearingId = _text(100, load_default=None)
 
     @validates_schema
     def _dates(self, data: dict[str, Any], **_: Any) -> None:
         offence = data.get("offence")
-        if offence and data.get("convictionDate") and data["convictionDate"] < offence["committedOn"]:
+        if (
+            offence
+            and data.get("convictionDate")
+            and data["convictionDate"] < offence["committedOn"]
+        ):
             raise ValidationError("cannot precede the offence date", "convictionDate")
 
 
@@ -114,7 +122,7 @@ class ReferralSchema(StrictSchema):
 
     def __init__(self, *args: Any, routes: tuple[str, ...] = DEFAULT_ROUTES, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.routes = routes
+        self.allowed_routes = routes
 
     crn = fields.String(validate=validate.Regexp(r"^[A-Z]\d{6}$"), load_default=None)
     nomsNumber = fields.String(validate=validate.Regexp(r"^[A-Z]\d{4}[A-Z]{2}$"), load_default=None)
@@ -132,7 +140,7 @@ class ReferralSchema(StrictSchema):
         errors = {
             i: {"route": [f"not a configured reoffending route: {item['route']!r}"]}
             for i, item in enumerate(value)
-            if item["route"] not in self.routes
+            if item["route"] not in self.allowed_routes
         }
         if errors:
             raise ValidationError(errors)
@@ -153,16 +161,16 @@ class EnvelopeSchema(Schema):
     specversion = fields.String(required=True, validate=validate.Equal("1.0"))
     id = _text(200, required=True, metadata={"description": "unique per sender"})
     source = _text(64, required=True, metadata={"description": "the sender's agency id"})
-    type = fields.String(
-        required=True, metadata={"example": MessageType.CONVICTION.ce_type}
-    )
+    type = fields.String(required=True, metadata={"example": MessageType.CONVICTION.ce_type})
     time = fields.AwareDateTime(load_default=None)
     subject = fields.String(
         required=True, metadata={"description": "scheme:value", "example": "pnc:2011/0482113C"}
     )
     purpose = fields.String(required=True, validate=validate.OneOf([p.value for p in Purpose]))
     recipient = _text(64, load_default=None, metadata={"description": "an agency id"})
-    datacontenttype = fields.String(load_default="application/json", validate=validate.Equal("application/json"))
+    datacontenttype = fields.String(
+        load_default="application/json", validate=validate.Equal("application/json")
+    )
     data = fields.Dict(required=True)
 
     @validates("type")
@@ -259,7 +267,9 @@ class InboxItemSchema(Schema):
     receivedAt = fields.DateTime()
     acknowledgedAt = fields.DateTime(allow_none=True)
     agreement = fields.Nested(AgreementRefSchema)
-    message = fields.Dict(metadata={"description": "the CloudEvent, with only the disclosed fields"})
+    message = fields.Dict(
+        metadata={"description": "the CloudEvent, with only the disclosed fields"}
+    )
 
 
 class InboxPageSchema(Schema):

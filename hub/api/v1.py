@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, g, request
 from flask.typing import ResponseReturnValue
@@ -21,12 +21,16 @@ from hub.domain.errors import (
 from hub.domain.vocab import AuditAction, Scope
 from hub.services.messages import request_digest
 
+if TYPE_CHECKING:
+    from hub.bootstrap import Services
+
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 JSON_TYPES = {"application/cloudevents+json", "application/json"}
 
 
-def _services() -> Any:
-    return current_app.extensions["hub"]
+def _services() -> Services:
+    services: Services = current_app.extensions["hub"]
+    return services
 
 
 def _json_body() -> Any:
@@ -56,7 +60,9 @@ def post_message() -> ResponseReturnValue:
     try:
         envelope = load_envelope(body)
     except ValidationError as error:
-        messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        messages = (
+            error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        )
         if isinstance(body, dict) and "type" in messages and "type" in body:
             raise UnknownMessageType(
                 f"{body.get('type')!r} is not a message type this hub accepts", errors=messages
@@ -95,3 +101,11 @@ def inbox_item(inbox_id: str) -> ResponseReturnValue:
 @require(Scope.INBOX_READ)
 def ack(inbox_id: str) -> ResponseReturnValue:
     return _services().inbox.ack(caller(), inbox_id)
+
+
+@bp.get("/whoami")
+@require(Scope.INBOX_READ)
+def whoami() -> ResponseReturnValue:
+    """Who the token says is calling: lets an integrator check its token, and discloses nothing."""
+    token = g.token
+    return {"agency": token.agency_id, "client_id": token.client_id, "scope": sorted(token.scopes)}

@@ -15,7 +15,9 @@ _SHAPES = {
     SubjectScheme.CRO: re.compile(r"^(\d{1,6}/\d{2}[A-Z]|SF\d{2}/\d{1,6}[A-Z])$"),
     SubjectScheme.CRN: re.compile(r"^[A-Z]\d{6}$"),
     SubjectScheme.NOMS: re.compile(r"^[A-Z]\d{4}[A-Z]{2}$"),
-    SubjectScheme.HUB: re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+    SubjectScheme.HUB: re.compile(
+        r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    ),
 }
 
 

@@ -31,7 +31,11 @@ _REFRESH_SECONDS = 60
 
 def jwk_thumbprint(jwk: dict[str, Any]) -> str:
     """RFC 7638 thumbprint: SHA-256 over the required members in lexicographic order."""
-    required = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
+    required = {
+        "EC": ("crv", "kty", "x", "y"),
+        "RSA": ("e", "kty", "n"),
+        "OKP": ("crv", "kty", "x"),
+    }
     members = {name: jwk[name] for name in required[jwk["kty"]]}
     digest = hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True).encode())
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()

@@ -84,13 +84,15 @@ class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
     def resolve_client_public_key(self, client: HubClient) -> KeySet:
         if not client.public_jwks:
             raise InvalidClientError(description="The client has no registered public key.")
-        return KeySet.import_key_set({"keys": client.public_jwks})  # type: ignore[typeddict-item]
+        return KeySet.import_key_set({"keys": client.public_jwks})
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
         try:
             token = jose_jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)
         except JoseError as error:
-            raise InvalidClientError(description=f"Invalid client assertion: {error.error}") from None
+            raise InvalidClientError(
+                description=f"Invalid client assertion: {error.error}"
+            ) from None
         claims = token.claims
         exp = claims.get("exp")
         if isinstance(exp, int | float) and exp - time.time() > self._max_lifetime + self.leeway:

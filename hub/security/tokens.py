@@ -16,7 +16,7 @@ import jwt
 from hub.domain.errors import InsufficientScope, Unauthenticated
 from hub.security.keys import ALG, SigningKeys
 
-TOKEN_TYP = "at+jwt"
+TOKEN_TYP = "at+jwt"  # noqa: S105 (a media type)
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "client_id", "scope", "exp", "iat", "jti", "agency"]
 
 
@@ -32,13 +32,13 @@ class AccessToken:
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes:
-            raise InsufficientScope(
-                f"this request needs the '{scope}' scope", required_scope=scope
-            )
+            raise InsufficientScope(f"this request needs the '{scope}' scope", required_scope=scope)
 
 
 class TokenService:
-    def __init__(self, keys: SigningKeys, issuer: str, audience: str, ttl: int, leeway: int) -> None:
+    def __init__(
+        self, keys: SigningKeys, issuer: str, audience: str, ttl: int, leeway: int
+    ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
@@ -96,11 +96,17 @@ class TokenService:
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired", reason="expired") from None
         except jwt.InvalidAudienceError:
-            raise Unauthenticated("the token is for another audience", reason="wrong-audience") from None
+            raise Unauthenticated(
+                "the token is for another audience", reason="wrong-audience"
+            ) from None
         except jwt.InvalidIssuerError:
-            raise Unauthenticated("the token is from another issuer", reason="wrong-issuer") from None
+            raise Unauthenticated(
+                "the token is from another issuer", reason="wrong-issuer"
+            ) from None
         except jwt.InvalidSignatureError:
-            raise Unauthenticated("the token's signature is invalid", reason="bad-signature") from None
+            raise Unauthenticated(
+                "the token's signature is invalid", reason="bad-signature"
+            ) from None
         except jwt.MissingRequiredClaimError as error:
             raise Unauthenticated(
                 f"the token lacks the '{error.claim}' claim", reason="missing-claim"

@@ -44,7 +44,9 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError
         return int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor("the cursor is not one this hub issued; use next_cursor as given") from None
+        raise InvalidCursor(
+            "the cursor is not one this hub issued; use next_cursor as given"
+        ) from None
 
 
 class InboxService:
@@ -55,7 +57,9 @@ class InboxService:
 
     def page(self, caller: Caller, after: str | None, limit: int) -> dict[str, Any]:
         if not 1 <= limit <= MAX_LIMIT:
-            raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}", errors={"limit": ["out of range"]})
+            raise BadRequest(
+                f"limit must be between 1 and {MAX_LIMIT}", errors={"limit": ["out of range"]}
+            )
         position = decode_cursor(after) if after else 0
         with self._db.transaction() as session:
             rows = session.execute(
@@ -118,7 +122,12 @@ class InboxService:
         return row[0], row[1], row[2]
 
     def _read(
-        self, session: Session, caller: Caller, delivery: Delivery, message: Message, subject: Subject
+        self,
+        session: Session,
+        caller: Caller,
+        delivery: Delivery,
+        message: Message,
+        subject: Subject,
     ) -> dict[str, Any]:
         key = self._subjects.data_key(subject)
         data = json.loads(open_sealed(key, message.payload_enc, message.id.encode()))

@@ -106,7 +106,9 @@ class MessageService:
                 return answer
         except IntegrityError:
             # A concurrent request with the same idempotency key or event id committed first.
-            if idempotency_key is not None and (found := self.replay(caller, idempotency_key, digest)):
+            if idempotency_key is not None and (
+                found := self.replay(caller, idempotency_key, digest)
+            ):
                 return found
             with self._db.transaction(readonly=True) as session:
                 return self._existing(session, caller, envelope, digest) or _raise_conflict()
@@ -168,7 +170,9 @@ class MessageService:
                 sender_client_id=caller.client_id,
                 type=envelope.type.value,
                 subject_id=subject.id,
-                subject_ref=seal(key, str(envelope.subject).encode(), b"ref:" + message_id.encode()),
+                subject_ref=seal(
+                    key, str(envelope.subject).encode(), b"ref:" + message_id.encode()
+                ),
                 purpose=envelope.purpose.value,
                 recipient_agency_id=recipient.id,
                 event_time=envelope.time,
@@ -202,7 +206,7 @@ class MessageService:
                 lawful_basis=decision.lawful_basis,
                 fields=decision.fields if action is AuditAction.MESSAGE_DELIVERED else (),
                 payload_digest=sha256_hex(plaintext),
-                **common,  # type: ignore[arg-type]
+                **common,
             )
         return Answer(202, _accepted_body(message_id, recipient.id))
 

@@ -22,7 +22,7 @@ from hub.services.audit import AuditLog
 from hub.store.models import Agency, ClientKey, OAuthClient, User
 
 PRIVATE_KEY_JWT = "private_key_jwt"
-CLIENT_SECRET_BASIC = "client_secret_basic"
+CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 (a method name)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ class Registry:
             created_at=datetime.now(UTC),
         )
         session.add(agency)
-        self._audit.record(session, AuditAction.AGENCY_ADDED, actor=actor or Actor(), recipient=agency_id)
+        self._audit.record(
+            session, AuditAction.AGENCY_ADDED, actor=actor or Actor(), recipient=agency_id
+        )
         return agency
 
     def add_client(

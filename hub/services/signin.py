@@ -62,7 +62,9 @@ class SignInService:
         self._window = window
         self._session_ttl = session_ttl
 
-    def sign_in(self, username: str, password: str, client_address: str, request_id: str | None) -> str:
+    def sign_in(
+        self, username: str, password: str, client_address: str, request_id: str | None
+    ) -> str:
         """A new session token for a correct password; raises ValueError (generic) or TooManyRequests."""
         keys = (
             f"signin:user:{_digest(username.strip().lower())}",

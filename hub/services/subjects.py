@@ -43,7 +43,9 @@ class Subjects:
             with session.begin_nested():
                 session.add(subject)
                 session.add(
-                    SubjectIdentifier(scheme=ref.scheme.value, value=ref.value, subject_id=subject_id)
+                    SubjectIdentifier(
+                        scheme=ref.scheme.value, value=ref.value, subject_id=subject_id
+                    )
                 )
         except IntegrityError:
             return self.find(session, ref)  # created concurrently by another request

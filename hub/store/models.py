@@ -140,7 +140,9 @@ class SubjectIdentifier(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("source_agency_id", "ce_id", name="uq_messages_source_ce_id"),)
+    __table_args__ = (
+        UniqueConstraint("source_agency_id", "ce_id", name="uq_messages_source_ce_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     ce_id: Mapped[str] = mapped_column(String(200))
@@ -163,7 +165,9 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("message_id", "recipient_agency_id", name="uq_deliveries_message_recipient"),
+        UniqueConstraint(
+            "message_id", "recipient_agency_id", name="uq_deliveries_message_recipient"
+        ),
         Index("ix_deliveries_recipient_id", "recipient_agency_id", "id"),
     )
 

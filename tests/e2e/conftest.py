@@ -1,91 +1,15 @@
-"""A real hub: `hub db upgrade`, `hub demo` and `hub serve` (gunicorn) as separate processes."""
+"""End-to-end fixtures: a real hub process per test."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 
-BIN = Path(sys.executable).parent
+from tests.support.server import RunningHub, start_hub, stop
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class RunningHub:
-    url: str
-    credentials: dict[str, Any]
-    env: dict[str, str]
-    log: Path
-
-    @property
-    def token_endpoint(self) -> str:
-        return self.url + "/oauth/token"
-
-
-def start_hub(var_dir: Path, database_url: str, *, workers: int = 2, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], RunningHub]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "HUB_ENV": "demo",
-        "HUB_VAR_DIR": str(var_dir),
-        "HUB_DATABASE_URL": database_url,
-        "HUB_ISSUER": url,
-        "HUB_BIND": f"127.0.0.1:{port}",
-        "HUB_WORKERS": str(workers),
-        "HUB_LOG_LEVEL": "INFO",
-        **(extra_env or {}),
-    }
-    for command in (["db", "upgrade"], ["demo"]):
-        subprocess.run([str(BIN / "hub"), *command], env=env, check=True, capture_output=True, timeout=120)
-    log = var_dir / "server.log"
-    with log.open("wb") as log_file:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(  # noqa: S603
-            [str(BIN / "hub"), "serve"],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(url + "/readyz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop(process)
-            raise RuntimeError(f"the hub did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    credentials = json.loads((var_dir / "demo" / "credentials.json").read_text())
-    return process, RunningHub(url, credentials, env, log)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+__all__ = ["RunningHub"]
 
 
 @pytest.fixture

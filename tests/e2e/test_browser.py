@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.conftest import ARTIFACTS
-from tests.e2e.conftest import RunningHub
+from tests.support.server import RunningHub
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -27,9 +27,15 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str:
-    path = os.environ.get("HUB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = (
+        os.environ.get("HUB_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
     if not path:
-        raise RuntimeError("Debian's chromium is needed for the browser tests: run scripts/ensure-chromium")
+        raise RuntimeError(
+            "Debian's chromium is needed for the browser tests: run scripts/ensure-chromium"
+        )
     return path
 
 
@@ -41,12 +47,17 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def test_sign_in_see_home_sign_out_and_wrong_password(browser: Browser, hub_server: RunningHub, backend: str) -> None:
+def test_sign_in_see_home_sign_out_and_wrong_password(
+    browser: Browser, hub_server: RunningHub, backend: str
+) -> None:
     user = next(u for u in hub_server.credentials["users"] if u["role"] == "case_manager")
     context = browser.new_context(viewport={"width": 1100, "height": 800})
     page = context.new_page()
     console_errors: list[Any] = []
-    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: console_errors.append(message.text) if message.type == "error" else None,
+    )
 
     page.goto(hub_server.url + "/ui/")
     expect(page).to_have_url(hub_server.url + "/ui/sign-in")
@@ -60,7 +71,10 @@ def test_sign_in_see_home_sign_out_and_wrong_password(browser: Browser, hub_serv
     expect(page.get_by_test_id("signed-in-bar")).to_contain_text("Case manager")
     expect(page.get_by_role("heading", name="Welcome, Carys Mason")).to_be_visible()
     # The GOV.UK Frontend stylesheet and script really loaded (a styled page, JS components on).
-    assert page.evaluate("getComputedStyle(document.querySelector('.govuk-header')).backgroundColor") != "rgba(0, 0, 0, 0)"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.govuk-header')).backgroundColor")
+        != "rgba(0, 0, 0, 0)"
+    )
     assert "govuk-frontend-supported" in (page.locator("body").get_attribute("class") or "")
     cookies = {c["name"]: c for c in context.cookies()}
     assert cookies["__Host-hub"]["httpOnly"] and cookies["__Host-hub"]["secure"]
@@ -74,7 +88,9 @@ def test_sign_in_see_home_sign_out_and_wrong_password(browser: Browser, hub_serv
     page.get_by_label("Username").fill(user["username"])
     page.get_by_label("Password", exact=True).fill("definitely-not-the-password")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".govuk-error-summary")).to_contain_text("The username or password is not right")
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "The username or password is not right"
+    )
     expect(page).to_have_title("Error: Sign in – Justice information-sharing hub")
     page.screenshot(path=str(ARTIFACTS / f"sign-in-failed-{backend}.png"), full_page=True)
     # The failed sign-in page itself answers 400; anything else (a script error, a CSP violation) fails.

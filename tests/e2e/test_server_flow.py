@@ -12,7 +12,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from joserfc.jwk import RSAKey
 
-from tests.e2e.conftest import RunningHub
+from tests.support.server import RunningHub
 
 
 class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
@@ -20,7 +20,11 @@ class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
 
     def sign(self, auth: Any, token_endpoint: str) -> str:
         return private_key_jwt_sign(
-            auth.client_secret, client_id=auth.client_id, token_endpoint=token_endpoint, alg=self.alg, expires_in=60
+            auth.client_secret,
+            client_id=auth.client_id,
+            token_endpoint=token_endpoint,
+            alg=self.alg,
+            expires_in=60,
         )
 
 
@@ -48,10 +52,19 @@ CONVICTION = {
     "time": "2026-03-10T16:00:00Z",
     "datacontenttype": "application/json",
     "data": {
-        "offence": {"code": "TH68010", "title": "Theft from a shop", "modeOfTrial": "either_way", "committedOn": "2026-02-02"},
+        "offence": {
+            "code": "TH68010",
+            "title": "Theft from a shop",
+            "modeOfTrial": "either_way",
+            "committedOn": "2026-02-02",
+        },
         "convictionDate": "2026-03-10",
         "court": {"code": "B14LO00", "name": "Sheffield Magistrates' Court"},
-        "disposal": {"label": "Community order", "cjsCode": "1116", "duration": {"unit": "M", "value": 12}},
+        "disposal": {
+            "label": "Community order",
+            "cjsCode": "1116",
+            "duration": {"unit": "M", "value": 12},
+        },
     },
 }
 
@@ -87,14 +100,20 @@ def test_court_to_provider_and_no_one_else(hub_server: RunningHub) -> None:
     assert iom.get(hub_server.url + "/v1/inbox").json()["items"] == []
 
     receipts = court.get(f"{hub_server.url}/v1/messages/{message_id}").json()["receipts"]
-    assert receipts[0]["recipient"] == "provider-doncaster-alliance" and receipts[0]["acknowledgedAt"]
+    assert (
+        receipts[0]["recipient"] == "provider-doncaster-alliance" and receipts[0]["acknowledgedAt"]
+    )
 
 
 def test_client_secret_basic_and_discovery(hub_server: RunningHub) -> None:
-    meta = requests.get(hub_server.url + "/.well-known/oauth-authorization-server", timeout=5).json()
+    meta = requests.get(
+        hub_server.url + "/.well-known/oauth-authorization-server", timeout=5
+    ).json()
     assert meta["token_endpoint"] == hub_server.token_endpoint
     creds = hub_server.credentials["probation-south-yorkshire"]
-    session = OAuth2Session(creds["client_id"], creds["client_secret"], token_endpoint_auth_method="client_secret_basic")
+    session = OAuth2Session(
+        creds["client_id"], creds["client_secret"], token_endpoint_auth_method="client_secret_basic"
+    )
     token = session.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
     assert token["expires_in"] > 0
     assert session.get(hub_server.url + "/v1/inbox").status_code == 200
@@ -105,8 +124,13 @@ def test_client_secret_basic_and_discovery(hub_server: RunningHub) -> None:
 def test_logs_are_json_without_personal_data(hub_server: RunningHub) -> None:
     court = session_for(hub_server, "courts-sheffield", "messages:send")
     court.post(hub_server.url + "/v1/messages", json={**CONVICTION, "id": str(uuid.uuid4())})
-    court.post(hub_server.url + "/v1/messages", json={**CONVICTION, "id": str(uuid.uuid4()), "source": "iom-sheffield"})
-    lines = [json.loads(line) for line in hub_server.log.read_text().splitlines() if line.startswith("{")]
+    court.post(
+        hub_server.url + "/v1/messages",
+        json={**CONVICTION, "id": str(uuid.uuid4()), "source": "iom-sheffield"},
+    )
+    lines = [
+        json.loads(line) for line in hub_server.log.read_text().splitlines() if line.startswith("{")
+    ]
     refused = [line for line in lines if line["event"] == "request.refused"]
     assert refused and refused[0]["problem"] == "source-mismatch" and refused[0]["request_id"]
     assert all("request_id" in line for line in lines if line["event"] == "http.request")

@@ -43,10 +43,14 @@ def _claims(settings: Any, **overrides: Any) -> dict[str, Any]:
 
 def _hub_signed(services: Any, claims: dict[str, Any]) -> str:
     key = services.signing_keys.active()
-    return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"typ": "at+jwt", "kid": key.kid})
+    return jwt.encode(
+        claims, key.private_key, algorithm="ES256", headers={"typ": "at+jwt", "kid": key.kid}
+    )
 
 
-def _assert_refused(response: Any, services: Any, status: int, code: str, action: str, reason: str | None = None) -> dict[str, Any]:
+def _assert_refused(
+    response: Any, services: Any, status: int, code: str, action: str, reason: str | None = None
+) -> dict[str, Any]:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     body = response.get_json()
@@ -74,11 +78,15 @@ def test_token_with_alg_none(client: Any, services: Any, settings: Any, world: A
     header = _b64(json.dumps({"alg": "none", "typ": "at+jwt"}).encode())
     payload = _b64(json.dumps(_claims(settings)).encode())
     response = _send(client, f"{header}.{payload}.", conviction_event())
-    _assert_refused(response, services, 401, "invalid-token", "access.refused", "algorithm-not-allowed")
+    _assert_refused(
+        response, services, 401, "invalid-token", "access.refused", "algorithm-not-allowed"
+    )
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_hs256_token_signed_with_the_hubs_public_key(client: Any, services: Any, settings: Any, world: Any) -> None:
+def test_hs256_token_signed_with_the_hubs_public_key(
+    client: Any, services: Any, settings: Any, world: Any
+) -> None:
     active = services.signing_keys.active()
     public_pem = active.private_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -87,19 +95,33 @@ def test_hs256_token_signed_with_the_hubs_public_key(client: Any, services: Any,
     payload = _b64(json.dumps(_claims(settings)).encode())
     signature = _b64(hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest())
     response = _send(client, f"{header}.{payload}.{signature}", conviction_event())
-    _assert_refused(response, services, 401, "invalid-token", "access.refused", "algorithm-not-allowed")
+    _assert_refused(
+        response, services, 401, "invalid-token", "access.refused", "algorithm-not-allowed"
+    )
 
 
 def test_expired_token(client: Any, services: Any, settings: Any, world: Any) -> None:
     past = int(time.time()) - 3600
     token = _hub_signed(services, _claims(settings, iat=past - 600, exp=past))
-    _assert_refused(_send(client, token, conviction_event()), services, 401, "invalid-token", "access.refused", "expired")
+    _assert_refused(
+        _send(client, token, conviction_event()),
+        services,
+        401,
+        "invalid-token",
+        "access.refused",
+        "expired",
+    )
 
 
 def test_token_for_another_audience(client: Any, services: Any, settings: Any, world: Any) -> None:
     token = _hub_signed(services, _claims(settings, aud="https://another-service.example"))
     _assert_refused(
-        _send(client, token, conviction_event()), services, 401, "invalid-token", "access.refused", "wrong-audience"
+        _send(client, token, conviction_event()),
+        services,
+        401,
+        "invalid-token",
+        "access.refused",
+        "wrong-audience",
     )
 
 
@@ -108,15 +130,28 @@ def test_tampered_signature(client: Any, services: Any, token: Any) -> None:
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["agency"] = "probation-south-yorkshire"  # try to become another agency
     forged = f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
-    _assert_refused(_send(client, forged, conviction_event()), services, 401, "invalid-token", "access.refused", "bad-signature")
+    _assert_refused(
+        _send(client, forged, conviction_event()),
+        services,
+        401,
+        "invalid-token",
+        "access.refused",
+        "bad-signature",
+    )
 
 
-def test_token_missing_a_required_claim(client: Any, services: Any, settings: Any, world: Any) -> None:
+def test_token_missing_a_required_claim(
+    client: Any, services: Any, settings: Any, world: Any
+) -> None:
     claims = _claims(settings)
     del claims["jti"]
     _assert_refused(
         _send(client, _hub_signed(services, claims), conviction_event()),
-        services, 401, "invalid-token", "access.refused", "missing-claim",
+        services,
+        401,
+        "invalid-token",
+        "access.refused",
+        "missing-claim",
     )
 
 
@@ -135,7 +170,11 @@ def test_missing_scope(client: Any, services: Any, token: Any) -> None:
 def test_source_that_is_not_the_caller(client: Any, services: Any, token: Any) -> None:
     event = conviction_event(source="probation-south-yorkshire")
     body = _assert_refused(
-        _send(client, token("courts-sheffield"), event), services, 403, "source-mismatch", "message.refused"
+        _send(client, token("courts-sheffield"), event),
+        services,
+        403,
+        "source-mismatch",
+        "message.refused",
     )
     assert "source" in body["errors"]
     entry = audit_entries(services, "message.refused")[-1]
@@ -144,14 +183,25 @@ def test_source_that_is_not_the_caller(client: Any, services: Any, token: Any) -
 
 
 def test_malformed_json(client: Any, services: Any, token: Any) -> None:
-    response = _send(client, token("courts-sheffield"), data=b'{"specversion": "1.0",', content_type="application/cloudevents+json")
+    response = _send(
+        client,
+        token("courts-sheffield"),
+        data=b'{"specversion": "1.0",',
+        content_type="application/cloudevents+json",
+    )
     _assert_refused(response, services, 400, "malformed-json", "message.refused")
 
 
 def test_body_over_the_limit(client: Any, services: Any, settings: Any, token: Any) -> None:
     event = conviction_event()
     event["data"]["offence"]["title"] = "x" * (settings.max_body_bytes + 1)
-    body = _assert_refused(_send(client, token("courts-sheffield"), event), services, 413, "payload-too-large", "message.refused")
+    body = _assert_refused(
+        _send(client, token("courts-sheffield"), event),
+        services,
+        413,
+        "payload-too-large",
+        "message.refused",
+    )
     assert body["limit"] == settings.max_body_bytes
 
 
@@ -162,7 +212,13 @@ def test_wrong_content_type(client: Any, services: Any, token: Any) -> None:
 
 def test_unknown_type(client: Any, services: Any, token: Any) -> None:
     event = conviction_event(type="uk.gov.justice.hub.gossip.v1")
-    body = _assert_refused(_send(client, token("courts-sheffield"), event), services, 422, "unknown-message-type", "message.refused")
+    body = _assert_refused(
+        _send(client, token("courts-sheffield"), event),
+        services,
+        422,
+        "unknown-message-type",
+        "message.refused",
+    )
     assert "type" in body["errors"]
 
 
@@ -174,13 +230,21 @@ def test_unknown_type(client: Any, services: Any, token: Any) -> None:
         (("disposal", "duration", "value"), "twelve", ["Not a valid integer."]),
     ],
 )
-def test_data_field_of_the_wrong_type(client: Any, services: Any, token: Any, path: tuple[str, ...], value: Any, expected: list[str]) -> None:
+def test_data_field_of_the_wrong_type(
+    client: Any, services: Any, token: Any, path: tuple[str, ...], value: Any, expected: list[str]
+) -> None:
     event = conviction_event()
     target = event["data"]
     for name in path[:-1]:
         target = target[name]
     target[path[-1]] = value
-    body = _assert_refused(_send(client, token("courts-sheffield"), event), services, 422, "validation-failed", "message.refused")
+    body = _assert_refused(
+        _send(client, token("courts-sheffield"), event),
+        services,
+        422,
+        "validation-failed",
+        "message.refused",
+    )
     errors = body["errors"]["data"]
     for name in path:
         errors = errors[name]
@@ -190,7 +254,13 @@ def test_data_field_of_the_wrong_type(client: Any, services: Any, token: Any, pa
 def test_no_agreement_permits_it(client: Any, services: Any, token: Any) -> None:
     # Courts may not send convictions to a prison under any seed agreement.
     event = conviction_event(recipient="prison-doncaster")
-    body = _assert_refused(_send(client, token("courts-sheffield"), event), services, 403, "sharing-refused", "message.refused")
+    body = _assert_refused(
+        _send(client, token("courts-sheffield"), event),
+        services,
+        403,
+        "sharing-refused",
+        "message.refused",
+    )
     assert body["decision"] == "deny"
     entry = audit_entries(services, "message.refused")[-1]
     assert entry["decision"] == "deny"

@@ -38,9 +38,15 @@ def test_demo_world_and_its_credentials(services: Any) -> None:
 def test_audit_entries_cannot_be_changed_or_removed(services: Any, world: Any) -> None:
     assert audit_entries(services)
     for statement in ("UPDATE audit_entries SET action = 'x'", "DELETE FROM audit_entries"):
-        with pytest.raises(DatabaseError, match="append-only"), services.db.transaction() as session:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            services.db.transaction() as session,
+        ):
             session.execute(text(statement))
     if not services.db.is_sqlite:
-        with pytest.raises(DatabaseError, match="append-only"), services.db.transaction() as session:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            services.db.transaction() as session,
+        ):
             session.execute(text("TRUNCATE audit_entries"))
     assert audit_entries(services)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -94,10 +93,10 @@ def test_sql_entries_expire(tmp_path: Path) -> None:
     from hub.store.models import ExpiringKey
 
     with db.transaction() as session:
-        session.add(ExpiringKey(key="old", count=4, expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        session.add(
+            ExpiringKey(key="old", count=4, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     assert store.count("old") == 0
     assert store.add_once("old", 10) is True
     assert store.purge_expired() == 0
     db.dispose()
-
-

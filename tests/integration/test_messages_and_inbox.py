@@ -22,10 +22,17 @@ def _send(client: Any, token: str, event: dict[str, Any], key: str | None = None
     headers = _auth(token)
     if key:
         headers["Idempotency-Key"] = key
-    return client.post("/v1/messages", data=json.dumps(event), content_type="application/cloudevents+json", headers=headers)
+    return client.post(
+        "/v1/messages",
+        data=json.dumps(event),
+        content_type="application/cloudevents+json",
+        headers=headers,
+    )
 
 
-def test_conviction_reaches_only_its_recipient_with_only_agreed_fields(client: Any, services: Any, token: Any) -> None:
+def test_conviction_reaches_only_its_recipient_with_only_agreed_fields(
+    client: Any, services: Any, token: Any
+) -> None:
     event = conviction_event()
     sent = _send(client, token("courts-sheffield"), event)
     assert sent.status_code == 202, sent.get_json()
@@ -39,7 +46,9 @@ def test_conviction_reaches_only_its_recipient_with_only_agreed_fields(client: A
     assert item["message"]["source"] == "courts-sheffield"
     assert item["agreement"] == {"id": "dsa-courts-conviction-information", "version": "1.0.0"}
     # The provider's agreement discloses the offence, date, court and disposal, not the plea or case.
-    assert item["message"]["data"] == {k: event["data"][k] for k in ("offence", "convictionDate", "court", "disposal")}
+    assert item["message"]["data"] == {
+        k: event["data"][k] for k in ("offence", "convictionDate", "court", "disposal")
+    }
 
     iom = token("iom-sheffield")
     assert client.get("/v1/inbox", headers=_auth(iom)).get_json()["items"] == []
@@ -52,15 +61,19 @@ def test_conviction_reaches_only_its_recipient_with_only_agreed_fields(client: A
         assert response.get_json()["type"].endswith("/not-found")
     # ... exactly as an id that does not exist at all
     missing = client.get("/v1/inbox/00000000-0000-4000-8000-000000000000", headers=_auth(iom))
-    assert missing.status_code == 404 and missing.get_json()["detail"] == client.get(
-        f"/v1/inbox/{item['id']}", headers=_auth(iom)
-    ).get_json()["detail"]
+    assert (
+        missing.status_code == 404
+        and missing.get_json()["detail"]
+        == client.get(f"/v1/inbox/{item['id']}", headers=_auth(iom)).get_json()["detail"]
+    )
 
 
 def test_statutory_recipient_gets_the_fuller_record(client: Any, token: Any) -> None:
     event = conviction_event(recipient="probation-south-yorkshire", purpose="risk_management")
     assert _send(client, token("courts-sheffield"), event).status_code == 202
-    item = client.get("/v1/inbox", headers=_auth(token("probation-south-yorkshire"))).get_json()["items"][0]
+    item = client.get("/v1/inbox", headers=_auth(token("probation-south-yorkshire"))).get_json()[
+        "items"
+    ][0]
     assert item["message"]["data"] == event["data"]
 
 
@@ -71,7 +84,12 @@ def test_every_step_is_audited(client: Any, services: Any, token: Any) -> None:
     assert client.post(f"/v1/inbox/{inbox_id}/ack", headers=_auth(provider)).status_code == 200
 
     about = [e for e in audit_entries(services) if e.get("message_id") == message_id]
-    assert [e["action"] for e in about] == ["message.accepted", "message.delivered", "message.read", "inbox.acked"]
+    assert [e["action"] for e in about] == [
+        "message.accepted",
+        "message.delivered",
+        "message.read",
+        "inbox.acked",
+    ]
     accepted, delivered, read, acked = about
     assert accepted["actor"] == {"agency": "courts-sheffield", "client": "courts-sheffield"}
     assert delivered["decision"] == "permit"
@@ -86,7 +104,9 @@ def test_every_step_is_audited(client: Any, services: Any, token: Any) -> None:
     assert len(accepted["payload_digest"]) == 64
 
 
-def test_no_action_without_its_audit_entry(client: Any, services: Any, token: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_action_without_its_audit_entry(
+    client: Any, services: Any, token: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sender = token("courts-sheffield")
     real_append = services.audit.append
 
@@ -114,7 +134,9 @@ def test_idempotency_key(client: Any, token: Any) -> None:
     assert again.get_json() == first.get_json()
     assert again.headers["Idempotency-Replayed"] == "true"
 
-    changed = conviction_event(id=event["id"], data={**event["data"], "convictionDate": "2026-03-11"})
+    changed = conviction_event(
+        id=event["id"], data={**event["data"], "convictionDate": "2026-03-11"}
+    )
     conflict = _send(client, sender, changed, key="key-1")
     assert conflict.status_code == 409
     assert conflict.get_json()["type"].endswith("/idempotency-key-reused")
@@ -174,7 +196,11 @@ def test_acknowledgement_and_the_senders_receipts(client: Any, token: Any) -> No
     assert first == second and first["acknowledgedAt"]
     status = client.get(f"/v1/messages/{message_id}", headers=_auth(sender)).get_json()
     assert status["receipts"] == [
-        {"recipient": "provider-doncaster-alliance", "deliveredAt": status["receipts"][0]["deliveredAt"], "acknowledgedAt": first["acknowledgedAt"]}
+        {
+            "recipient": "provider-doncaster-alliance",
+            "deliveredAt": status["receipts"][0]["deliveredAt"],
+            "acknowledgedAt": first["acknowledgedAt"],
+        }
     ]
     assert "data" not in status
 
@@ -182,7 +208,9 @@ def test_acknowledgement_and_the_senders_receipts(client: Any, token: Any) -> No
 def test_referral_probation_to_provider(client: Any, token: Any) -> None:
     event = referral_event()
     assert _send(client, token("probation-south-yorkshire"), event).status_code == 202
-    item = client.get("/v1/inbox", headers=_auth(token("provider-doncaster-alliance"))).get_json()["items"][0]
+    item = client.get("/v1/inbox", headers=_auth(token("provider-doncaster-alliance"))).get_json()[
+        "items"
+    ][0]
     assert item["message"]["data"] == event["data"]
     assert item["message"]["subject"] == "crn:D123456"
 
@@ -197,11 +225,17 @@ def test_referral_with_an_unconfigured_route(client: Any, token: Any) -> None:
     }
 
 
-def test_the_database_holds_no_plaintext_payload(client: Any, services: Any, settings: Any, token: Any) -> None:
+def test_the_database_holds_no_plaintext_payload(
+    client: Any, services: Any, settings: Any, token: Any
+) -> None:
     event = referral_event()
     event["data"]["sentencePlanSummary"] = "UNIQUE-PLAINTEXT-MARKER secure accommodation"
     assert _send(client, token("probation-south-yorkshire"), event).status_code == 202
-    markers = [b"UNIQUE-PLAINTEXT-MARKER", b"priya.raman@probation.example", b"Housing application to Doncaster"]
+    markers = [
+        b"UNIQUE-PLAINTEXT-MARKER",
+        b"priya.raman@probation.example",
+        b"Housing application to Doncaster",
+    ]
     if services.db.is_sqlite:
         services.db.dispose()  # checkpoint nothing away: read the file and its write-ahead log as they are
         path = Path(settings.database_url.removeprefix("sqlite:///"))
@@ -209,13 +243,25 @@ def test_the_database_holds_no_plaintext_payload(client: Any, services: Any, set
         assert len(raw) > 10_000
     else:
         with services.db.engine.connect() as conn:
-            tables = [r[0] for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+                )
+            ]
             raw = b"".join(
-                (conn.execute(text(f"SELECT coalesce(string_agg(t::text, '|'), '') FROM {name} t")).scalar() or "").encode()  # noqa: S608
+                (
+                    conn.execute(
+                        text(f"SELECT coalesce(string_agg(t::text, '|'), '') FROM {name} t")
+                    ).scalar()
+                    or ""
+                ).encode()  # noqa: S608
                 for name in tables
             )
     for marker in markers:
         assert marker not in raw
     # ... and yet the recipient reads it back.
-    item = client.get("/v1/inbox", headers=_auth(token("provider-doncaster-alliance"))).get_json()["items"][0]
+    item = client.get("/v1/inbox", headers=_auth(token("provider-doncaster-alliance"))).get_json()[
+        "items"
+    ][0]
     assert item["message"]["data"]["sentencePlanSummary"].startswith("UNIQUE-PLAINTEXT-MARKER")

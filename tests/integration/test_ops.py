@@ -11,7 +11,9 @@ def test_health_and_readiness(client: Any) -> None:
     assert ready["status"] == "ready" and ready["checks"]["database"] == "ok"
 
 
-def test_readiness_fails_when_the_database_is_gone(client: Any, services: Any, monkeypatch: Any) -> None:
+def test_readiness_fails_when_the_database_is_gone(
+    client: Any, services: Any, monkeypatch: Any
+) -> None:
     def down() -> None:
         raise ConnectionError("database unreachable")
 
@@ -48,8 +50,24 @@ def test_unknown_api_path_is_problem_json(client: Any) -> None:
 
 
 def test_frontend_assets_are_served(client: Any) -> None:
-    for path in ("/static/govuk/govuk-frontend.min.css", "/assets/fonts/bold-b542beb274-v2.woff2", "/assets/images/icon-search-black.svg"):
+    for path in (
+        "/static/govuk/govuk-frontend.min.css",
+        "/assets/fonts/bold-b542beb274-v2.woff2",
+        "/assets/images/icon-search-black.svg",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         response.close()
     assert client.get("/assets/../settings.py").status_code == 404
+
+
+def test_whoami_reflects_the_verified_token(client: Any, token: Any) -> None:
+    body = client.get(
+        "/v1/whoami",
+        headers={"Authorization": f"Bearer {token('iom-sheffield', scope='inbox:read')}"},
+    ).get_json()
+    assert body == {
+        "agency": "iom-sheffield",
+        "client_id": "iom-sheffield",
+        "scope": ["inbox:read"],
+    }

@@ -27,15 +27,26 @@ def _sign_in(client: Any, username: str, password: str) -> Any:
     )
 
 
-def test_sign_in_shows_who_is_signed_in_then_sign_out(client: Any, services: Any, world: Any) -> None:
+def test_sign_in_shows_who_is_signed_in_then_sign_out(
+    client: Any, services: Any, world: Any
+) -> None:
     assert client.get("/ui/").headers["Location"].endswith("/ui/sign-in")
     response = _sign_in(client, "case.manager", PASSWORD)
     assert response.status_code == 302 and response.headers["Location"].endswith("/ui/")
     cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("__Host-hub=") and "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert (
+        cookie.startswith("__Host-hub=")
+        and "Secure" in cookie
+        and "HttpOnly" in cookie
+        and "SameSite=Lax" in cookie
+    )
 
     home = client.get("/ui/").get_data(as_text=True)
-    assert "Carys Mason" in home and "Case manager" in home and "Doncaster Rehabilitation Alliance" in home
+    assert (
+        "Carys Mason" in home
+        and "Case manager" in home
+        and "Doncaster Rehabilitation Alliance" in home
+    )
 
     token = _csrf(client, "/ui/")
     out = client.post("/ui/sign-out", data={"csrf_token": token})
@@ -60,7 +71,11 @@ def test_one_message_for_every_failed_sign_in(client: Any, services: Any, world:
 
     def message(response: Any) -> str:
         page = response.get_data(as_text=True)
-        return re.sub(r'value="[^"]*"|nonce-?[\w-]+|nonce="[^"]*"', "", page).replace("nobody.here", "").replace("case.manager", "")
+        return (
+            re.sub(r'value="[^"]*"|nonce-?[\w-]+|nonce="[^"]*"', "", page)
+            .replace("nobody.here", "")
+            .replace("case.manager", "")
+        )
 
     assert GENERIC_FAILURE in wrong_password.get_data(as_text=True)
     assert message(wrong_password) == message(no_such_user)

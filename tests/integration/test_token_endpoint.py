@@ -22,11 +22,15 @@ def _assertion_form(assertion: str, **extra: str) -> dict[str, str]:
     }
 
 
-def test_private_key_jwt_issues_an_rfc9068_token(client: Any, world: Any, services: Any, settings: Any) -> None:
+def test_private_key_jwt_issues_an_rfc9068_token(
+    client: Any, world: Any, services: Any, settings: Any
+) -> None:
     creds = world["courts-sheffield"]
     response = client.post(
         "/oauth/token",
-        data=_assertion_form(client_assertion(creds, settings.token_endpoint), scope="messages:send"),
+        data=_assertion_form(
+            client_assertion(creds, settings.token_endpoint), scope="messages:send"
+        ),
     )
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -40,7 +44,11 @@ def test_private_key_jwt_issues_an_rfc9068_token(client: Any, world: Any, servic
     assert header["kid"] in {key["kid"] for key in jwks["keys"]}
     key = jwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == header["kid"]))
     claims = jwt.decode(
-        body["access_token"], key, algorithms=["ES256"], audience=settings.audience, issuer=settings.issuer
+        body["access_token"],
+        key,
+        algorithms=["ES256"],
+        audience=settings.audience,
+        issuer=settings.issuer,
     )
     assert claims["sub"] == claims["client_id"] == "courts-sheffield"
     assert claims["agency"] == "courts-sheffield"
@@ -61,7 +69,11 @@ def test_client_secret_basic_issues_default_scopes(client: Any, world: Any) -> N
         headers={"Authorization": f"Basic {basic}"},
     )
     assert response.status_code == 200
-    assert set(response.get_json()["scope"].split()) == {"messages:send", "messages:read", "inbox:read"}
+    assert set(response.get_json()["scope"].split()) == {
+        "messages:send",
+        "messages:read",
+        "inbox:read",
+    }
 
 
 def _refused(response: Any, services: Any, status: int, error: str) -> dict[str, Any]:
@@ -75,38 +87,63 @@ def _refused(response: Any, services: Any, status: int, error: str) -> dict[str,
     return entry
 
 
-def test_replayed_assertion_jti_is_refused_and_audited(client: Any, world: Any, services: Any, settings: Any) -> None:
+def test_replayed_assertion_jti_is_refused_and_audited(
+    client: Any, world: Any, services: Any, settings: Any
+) -> None:
     assertion = client_assertion(world["courts-sheffield"], settings.token_endpoint)
     assert client.post("/oauth/token", data=_assertion_form(assertion)).status_code == 200
     # RFC 6749 5.2: 401 only when the client authenticated with the Authorization header.
-    entry = _refused(client.post("/oauth/token", data=_assertion_form(assertion)), services, 400, "invalid_client")
+    entry = _refused(
+        client.post("/oauth/token", data=_assertion_form(assertion)),
+        services,
+        400,
+        "invalid_client",
+    )
     assert entry["claimed_client"] == "courts-sheffield"
     assert "actor" not in entry  # nobody was authenticated
 
 
 def test_assertion_for_another_audience_is_refused(client: Any, world: Any, services: Any) -> None:
     assertion = client_assertion(world["courts-sheffield"], "http://hub.test/somewhere-else")
-    _refused(client.post("/oauth/token", data=_assertion_form(assertion)), services, 400, "invalid_client")
+    _refused(
+        client.post("/oauth/token", data=_assertion_form(assertion)),
+        services,
+        400,
+        "invalid_client",
+    )
 
 
-def test_long_lived_assertion_is_refused(client: Any, world: Any, services: Any, settings: Any) -> None:
+def test_long_lived_assertion_is_refused(
+    client: Any, world: Any, services: Any, settings: Any
+) -> None:
     assertion = client_assertion(world["courts-sheffield"], settings.token_endpoint, lifetime=3600)
     response = client.post("/oauth/token", data=_assertion_form(assertion))
     _refused(response, services, 400, "invalid_client")
     assert "300 seconds" in response.get_json()["error_description"]
 
 
-def test_assertion_signed_by_another_key_is_refused(client: Any, world: Any, services: Any, settings: Any) -> None:
+def test_assertion_signed_by_another_key_is_refused(
+    client: Any, world: Any, services: Any, settings: Any
+) -> None:
     forged = world["courts-sheffield"]
-    impostor = type(forged)(forged.client_id, "iom-sheffield", "", forged.kid)  # signs with IOM's key
+    impostor = type(forged)(
+        forged.client_id, "iom-sheffield", "", forged.kid
+    )  # signs with IOM's key
     assertion = client_assertion(impostor, settings.token_endpoint)
-    _refused(client.post("/oauth/token", data=_assertion_form(assertion)), services, 400, "invalid_client")
+    _refused(
+        client.post("/oauth/token", data=_assertion_form(assertion)),
+        services,
+        400,
+        "invalid_client",
+    )
 
 
 def test_wrong_secret_is_refused(client: Any, world: Any, services: Any) -> None:
     basic = base64.b64encode(b"courts-sheffield:not-the-secret").decode()
     response = client.post(
-        "/oauth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
     )
     _refused(response, services, 401, "invalid_client")
 
@@ -138,11 +175,16 @@ def test_discovery_metadata(client: Any, settings: Any) -> None:
     assert meta["issuer"] == settings.issuer
     assert meta["token_endpoint"] == settings.token_endpoint
     assert meta["grant_types_supported"] == ["client_credentials"]
-    assert set(meta["token_endpoint_auth_methods_supported"]) == {"private_key_jwt", "client_secret_basic"}
+    assert set(meta["token_endpoint_auth_methods_supported"]) == {
+        "private_key_jwt",
+        "client_secret_basic",
+    }
     assert meta["jwks_uri"].endswith("/.well-known/jwks.json")
 
 
-def test_rotated_keys_keep_verifying_old_tokens(client: Any, world: Any, services: Any, token: Any) -> None:
+def test_rotated_keys_keep_verifying_old_tokens(
+    client: Any, world: Any, services: Any, token: Any
+) -> None:
     old = token("provider-doncaster-alliance")
     old_kid = jwt.get_unverified_header(old)["kid"]
     new_kid = services.signing_keys.rotate()

@@ -84,7 +84,9 @@ class PostgresFactory:
 
     def drop(self, url: str) -> None:
         name = url.rpartition("/")[2]
-        self._execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        self._execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
     def close(self) -> None:
         self.drop(_with_database(self._admin, self._template))

@@ -37,8 +37,10 @@ def private_pem(name: str) -> str:
 
 
 def public_pem(name: str) -> bytes:
-    return rsa_key(name).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    return (
+        rsa_key(name)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
 
@@ -98,7 +100,9 @@ def client_assertion(
         "jti": jti or uuid.uuid4().hex,
         **extra,
     }
-    return jwt.encode(claims, rsa_key(creds.agency_id), algorithm="RS256", headers={"kid": creds.kid})
+    return jwt.encode(
+        claims, rsa_key(creds.agency_id), algorithm="RS256", headers={"kid": creds.kid}
+    )
 
 
 def conviction_event(**overrides: Any) -> dict[str, Any]:
@@ -121,7 +125,11 @@ def conviction_event(**overrides: Any) -> dict[str, Any]:
             },
             "convictionDate": "2026-03-10",
             "court": {"code": "B14LO00", "name": "Sheffield Magistrates' Court"},
-            "disposal": {"label": "Community order", "cjsCode": "1116", "duration": {"unit": "M", "value": 12}},
+            "disposal": {
+                "label": "Community order",
+                "cjsCode": "1116",
+                "duration": {"unit": "M", "value": 12},
+            },
             "plea": "guilty",
             "caseUrn": "14SY1234526",
         },
@@ -156,7 +164,11 @@ def referral_event(**overrides: Any) -> dict[str, Any]:
                     "outstandingActions": "Confirm tenancy start date",
                 }
             ],
-            "officer": {"name": "Priya Raman", "email": "priya.raman@probation.example", "team": "Doncaster OM"},
+            "officer": {
+                "name": "Priya Raman",
+                "email": "priya.raman@probation.example",
+                "team": "Doncaster OM",
+            },
         },
     }
     event.update(overrides)

@@ -20,7 +20,12 @@ PROVIDER = Party("provider-doncaster-alliance", "provider")
 PRISON = Party("prison-doncaster", "prison")
 
 
-def _request(sender: Party, recipient: Party, message_type: str = "conviction", purpose: str = "case_management") -> DisclosureRequest:
+def _request(
+    sender: Party,
+    recipient: Party,
+    message_type: str = "conviction",
+    purpose: str = "case_management",
+) -> DisclosureRequest:
     return DisclosureRequest(sender, recipient, message_type, purpose)
 
 
@@ -75,7 +80,9 @@ fields.conviction = ["offence"]
         (GOOD.replace("2027-01-01", '"soon"'), "review_date"),
     ],
 )
-def test_invalid_agreements_are_refused_naming_the_file(tmp_path: Path, text: str, reason: str) -> None:
+def test_invalid_agreements_are_refused_naming_the_file(
+    tmp_path: Path, text: str, reason: str
+) -> None:
     (tmp_path / "bad.toml").write_text(text)
     with pytest.raises(AgreementError, match=reason) as info:
         AgreementRouting.load(tmp_path, **VOCAB)

@@ -24,7 +24,9 @@ def test_subject_references_are_canonical(text: str, scheme: SubjectScheme, valu
     assert (ref.scheme, ref.value) == (scheme, value)
 
 
-@pytest.mark.parametrize("text", ["2011/0482113C", "nhs:123", "crn:123456", "noms:A1234B", "hub:not-a-uuid"])
+@pytest.mark.parametrize(
+    "text", ["2011/0482113C", "nhs:123", "crn:123456", "noms:A1234B", "hub:not-a-uuid"]
+)
 def test_bad_subject_references(text: str) -> None:
     with pytest.raises(ValueError):
         SubjectRef.parse(text)

@@ -11,7 +11,11 @@ from hub.settings import ConfigError, Settings
 
 
 def test_production_refuses_to_start_without_its_secrets(tmp_path: Path) -> None:
-    env = {"HUB_DATABASE_URL": "postgresql://db/hub", "HUB_ISSUER": "https://hub.example", "HUB_VAR_DIR": str(tmp_path)}
+    env = {
+        "HUB_DATABASE_URL": "postgresql://db/hub",
+        "HUB_ISSUER": "https://hub.example",
+        "HUB_VAR_DIR": str(tmp_path),
+    }
     with pytest.raises(ConfigError, match="HUB_MASTER_KEY"):
         Settings.from_env(env)
     with pytest.raises(ConfigError, match="HUB_DATABASE_URL"):
