@@ -70,10 +70,11 @@ def post_message() -> ResponseReturnValue:
         raise ValidationFailed("the message failed validation", errors=messages) from None
     digest = request_digest(body)
     g.audit_fields = {"message_type": envelope.type.value, "purpose": envelope.purpose.value}
-    if key is not None and (first := services.messages.replay(caller(), key, digest)):
-        return first.body, first.status, {"Idempotency-Replayed": "true"}
     answer = services.messages.accept(caller(), envelope, digest, key)
-    return answer.body, answer.status, {"Location": f"/v1/messages/{answer.body['id']}"}
+    headers = {"Location": f"/v1/messages/{answer.body['id']}"}
+    if answer.replayed:
+        headers["Idempotency-Replayed"] = "true"
+    return answer.body, answer.status, headers
 
 
 @bp.get("/messages/<message_id>")

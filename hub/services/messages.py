@@ -52,6 +52,7 @@ class Caller:
 class Answer:
     status: int
     body: dict[str, Any]
+    replayed: bool = False  # the first answer to an earlier request with the same key or event
 
 
 def request_digest(body: Any) -> str:
@@ -68,14 +69,6 @@ class MessageService:
         self._subjects = subjects
         self._policy = policy
 
-    def replay(self, caller: Caller, idempotency_key: str, digest: str) -> Answer | None:
-        """The first answer for this key, if the same request was made before; 409 if not the same."""
-        with self._db.transaction(readonly=True) as session:
-            record = session.get(IdempotencyRecord, (caller.agency_id, idempotency_key))
-            if record is None:
-                return None
-            return _replayed(record, digest)
-
     def accept(
         self, caller: Caller, envelope: Envelope, digest: str, idempotency_key: str | None
     ) -> Answer:
@@ -91,6 +84,10 @@ class MessageService:
             )
         try:
             with self._db.transaction() as session:
+                if idempotency_key is not None:
+                    record = session.get(IdempotencyRecord, (caller.agency_id, idempotency_key))
+                    if record is not None:
+                        return _replayed(record, digest)
                 answer = self._accept(session, caller, envelope, digest)
                 if idempotency_key is not None:
                     session.add(
@@ -105,20 +102,30 @@ class MessageService:
                     )
                 return answer
         except IntegrityError:
-            # A concurrent request with the same idempotency key or event id committed first.
-            if idempotency_key is not None and (
-                found := self.replay(caller, idempotency_key, digest)
-            ):
-                return found
+            # The same event id (a resend) or idempotency key (a concurrent retry) committed first:
+            # answer as the first time. Detecting this by the unique constraints keeps the usual
+            # path free of look-ups.
             with self._db.transaction(readonly=True) as session:
-                return self._existing(session, caller, envelope, digest) or _raise_conflict()
+                record = (
+                    session.get(IdempotencyRecord, (caller.agency_id, idempotency_key))
+                    if idempotency_key is not None
+                    else None
+                )
+                if record is not None:
+                    return _replayed(record, digest)
+                existing = self._existing(session, caller, envelope, digest)
+                if existing is None:
+                    raise  # some other constraint: a fault, not a resend
+                return existing
 
     def _accept(self, session: Session, caller: Caller, envelope: Envelope, digest: str) -> Answer:
-        existing = self._existing(session, caller, envelope, digest)
-        if existing is not None:
-            return existing
-        sender = session.get(Agency, caller.agency_id)
-        recipient = session.get(Agency, envelope.recipient)
+        parties = {
+            agency.id: agency
+            for agency in session.scalars(
+                select(Agency).where(Agency.id.in_([caller.agency_id, envelope.recipient]))
+            )
+        }
+        sender, recipient = parties.get(caller.agency_id), parties.get(envelope.recipient or "")
         if sender is None or recipient is None:
             raise UnknownRecipient(
                 f"no agency {envelope.recipient!r}", errors={"recipient": ["unknown agency id"]}
@@ -222,8 +229,8 @@ class MessageService:
         if found is None:
             return None
         if found.request_digest != digest:
-            _raise_conflict()
-        return Answer(202, _accepted_body(found.id, found.recipient_agency_id or ""))
+            raise DuplicateEvent("this event id was already used by your agency with different content")
+        return Answer(202, _accepted_body(found.id, found.recipient_agency_id or ""), replayed=True)
 
     def status(self, caller: Caller, message_id: str) -> dict[str, Any]:
         """The sender's view: where its message went, never its content."""
@@ -267,11 +274,7 @@ def _replayed(record: IdempotencyRecord, digest: str) -> Answer:
         raise IdempotencyConflict(
             "this Idempotency-Key was used with a different request body; use a new key"
         )
-    return Answer(record.status, dict(record.response))
-
-
-def _raise_conflict() -> Answer:
-    raise DuplicateEvent("this event id was already used by your agency with different content")
+    return Answer(record.status, dict(record.response), replayed=True)
 
 
 def _iso(value: datetime) -> str:

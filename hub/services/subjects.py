@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,8 +26,11 @@ class Subjects:
     def find(self, session: Session, ref: SubjectRef) -> Subject | None:
         if ref.scheme is SubjectScheme.HUB:
             return session.get(Subject, ref.value)
-        link = session.get(SubjectIdentifier, (ref.scheme.value, ref.value))
-        return session.get(Subject, link.subject_id) if link else None
+        return session.scalar(
+            select(Subject)
+            .join(SubjectIdentifier, SubjectIdentifier.subject_id == Subject.id)
+            .where(SubjectIdentifier.scheme == ref.scheme.value, SubjectIdentifier.value == ref.value)
+        )
 
     def find_or_create(self, session: Session, ref: SubjectRef) -> Subject | None:
         """The person `ref` names, created on first sight (except `hub:` ids, which must exist)."""

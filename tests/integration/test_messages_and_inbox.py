@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -265,3 +266,28 @@ def test_the_database_holds_no_plaintext_payload(
         "items"
     ][0]
     assert item["message"]["data"]["sentencePlanSummary"].startswith("UNIQUE-PLAINTEXT-MARKER")
+
+
+def test_concurrent_retries_store_one_message(app: Any, services: Any, token: Any) -> None:
+    sender = token("courts-sheffield")
+    event = conviction_event()
+    barrier = threading.Barrier(6)
+    answers: list[Any] = []
+
+    def send(use_key: bool) -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = _send(client, sender, event, key="same-key" if use_key else None)
+        answers.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=send, args=(i % 2 == 0,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {status for status, _ in answers} == {202}
+    assert len({body["id"] for _, body in answers}) == 1
+    with services.db.transaction(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 1
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 1
+    assert len(audit_entries(services, "message.accepted")) == 1
