@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
 from audit.entry import Actor
+from hub.domain.errors import HubError
 from hub.domain.vocab import AgencyKind, Role, Scope
 from hub.settings import ConfigError, Settings
 
@@ -31,6 +35,22 @@ def main() -> None:
 
 def _services() -> object:
     return current_app.extensions["hub"]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(command: F) -> F:
+    """A refused command says why in one line and exits non-zero, without a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except HubError as error:
+            raise click.ClickException(error.detail) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 @main.group()
@@ -72,6 +92,7 @@ def agency() -> None:
 @click.option("--name", required=True)
 @click.option("--kind", type=click.Choice([k.value for k in AgencyKind]), required=True)
 @click.option("--region", required=True)
+@friendly
 def agency_add(agency_id: str, name: str, kind: str, region: str) -> None:
     """Register an agency."""
     services = _services()
@@ -104,6 +125,7 @@ def client() -> None:
     "--secret", "issue_secret", is_flag=True, help="issue a client secret (client_secret_basic)"
 )
 @click.option("--scope", "scopes", multiple=True, type=click.Choice([s.value for s in Scope]))
+@friendly
 def client_add(
     agency_id: str, name: str, public_key: Path | None, issue_secret: bool, scopes: tuple[str, ...]
 ) -> None:
@@ -137,6 +159,7 @@ def user() -> None:
 @click.option("--agency", "agency_id", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.password_option()
+@friendly
 def user_add(username: str, display_name: str, agency_id: str, role: str, password: str) -> None:
     """Add a user (the password is asked for, never passed on the command line)."""
     services = _services()
