@@ -74,6 +74,14 @@ class InboxService:
             rows = rows[:limit]
             items = [self._read(session, caller, *row) for row in rows]
             last = rows[-1][0].id if rows else position
+            # The page read itself, even an empty one; each item read has its own entry above.
+            self._audit.record(
+                session,
+                AuditAction.INBOX_READ,
+                actor=caller.actor,
+                request_id=caller.request_id,
+                recipient=caller.agency_id,
+            )
             return {
                 "items": items,
                 "next_cursor": encode_cursor(last),

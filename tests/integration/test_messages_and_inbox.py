@@ -84,6 +84,8 @@ def test_every_step_is_audited(client: Any, services: Any, token: Any) -> None:
     inbox_id = client.get("/v1/inbox", headers=_auth(provider)).get_json()["items"][0]["id"]
     assert client.post(f"/v1/inbox/{inbox_id}/ack", headers=_auth(provider)).status_code == 200
 
+    page_reads = audit_entries(services, "inbox.read")
+    assert [e["actor"]["agency"] for e in page_reads] == ["provider-doncaster-alliance"]
     about = [e for e in audit_entries(services) if e.get("message_id") == message_id]
     assert [e["action"] for e in about] == [
         "message.accepted",

@@ -7,8 +7,11 @@ from typing import Any
 
 import jwt
 
-from tests.conftest import audit_entries
-from tests.support.world import client_assertion
+from hub.app import create_app
+from hub.bootstrap import build
+from tests.conftest import audit_entries, make_settings, redis_available
+from tests.support import databases
+from tests.support.world import client_assertion, make_world
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -193,3 +196,26 @@ def test_rotated_keys_keep_verifying_old_tokens(
     assert {old_kid, new_kid} <= kids
     assert client.get("/v1/inbox", headers={"Authorization": f"Bearer {old}"}).status_code == 200
     assert jwt.get_unverified_header(token("provider-doncaster-alliance"))["kid"] == new_kid
+
+
+# Collected only where Redis is configured (CI requires it: HUB_REQUIRE_SERVICES=1).
+if redis_available():
+
+    def test_replay_guard_shared_through_redis(database_url: str, tmp_path: Any) -> None:
+        """With HUB_REDIS_URL set, a jti used against one hub process is refused by another."""
+        settings = make_settings(database_url, tmp_path / "var", redis_url=databases.redis_url())
+        first = build(settings)
+        world = make_world(first)
+        second = build(settings)
+        try:
+            assertion = client_assertion(world["courts-sheffield"], settings.token_endpoint)
+            one = create_app(settings, first).test_client()
+            two = create_app(settings, second).test_client()
+            assert one.post("/oauth/token", data=_assertion_form(assertion)).status_code == 200
+            replayed = two.post("/oauth/token", data=_assertion_form(assertion))
+            assert replayed.status_code == 400
+            assert replayed.get_json()["error_description"] == "JWT ID is used before."
+            assert one.get("/readyz").get_json()["checks"] == {"database": "ok", "redis": "ok"}
+        finally:
+            first.close()
+            second.close()
