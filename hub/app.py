@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 import uuid
 from pathlib import Path
 
@@ -112,10 +113,12 @@ def _request_context(app: Flask) -> None:
                 "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
             )
             response.headers["X-Frame-Options"] = "DENY"
+        started = g.get("started")
         log.info(
             "http.request",
             method=request.method,
             route=request.url_rule.rule if request.url_rule else None,
             status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2) if started else None,
         )
         return response

@@ -233,10 +233,8 @@ def serve(bind: str, workers: int, threads: int) -> None:
             "gthread",
             "--threads",
             str(threads),
-            "--access-logfile",
-            "-",
-            "--access-logformat",
-            '{"event":"http.access","status":"%(s)s","method":"%(m)s","duration_us":%(D)s}',
+            "--config",
+            "python:hub.gunicorn_conf",
             "hub.wsgi:app",
         ],
     )

@@ -6,8 +6,10 @@ Never log a name, a date of birth, an identifier of a person or a payload: log t
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from datetime import UTC, datetime
 
 import structlog
 
@@ -27,6 +29,23 @@ def configure(level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+class JsonLineFormatter(logging.Formatter):
+    """Standard-library records (gunicorn's own) as JSON lines in the same shape as structlog's."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "event": record.name,
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
+            "timestamp": datetime.fromtimestamp(record.created, UTC)
+            .isoformat()
+            .replace("+00:00", "Z"),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, sort_keys=True)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -229,7 +229,9 @@ class MessageService:
         if found is None:
             return None
         if found.request_digest != digest:
-            raise DuplicateEvent("this event id was already used by your agency with different content")
+            raise DuplicateEvent(
+                "this event id was already used by your agency with different content"
+            )
         return Answer(202, _accepted_body(found.id, found.recipient_agency_id or ""), replayed=True)
 
     def status(self, caller: Caller, message_id: str) -> dict[str, Any]:

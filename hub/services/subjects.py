@@ -29,7 +29,9 @@ class Subjects:
         return session.scalar(
             select(Subject)
             .join(SubjectIdentifier, SubjectIdentifier.subject_id == Subject.id)
-            .where(SubjectIdentifier.scheme == ref.scheme.value, SubjectIdentifier.value == ref.value)
+            .where(
+                SubjectIdentifier.scheme == ref.scheme.value, SubjectIdentifier.value == ref.value
+            )
         )
 
     def find_or_create(self, session: Session, ref: SubjectRef) -> Subject | None:
