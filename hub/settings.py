@@ -116,10 +116,17 @@ def _key(env_vars: Mapping[str, str], name: str, path: Path, generating: bool) -
         return _decode_key(str(path), path.read_text().strip())
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     encoded = base64.b64encode(secrets.token_bytes(32)).decode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(encoded + "\n")
-    return base64.b64decode(encoded)
+    try:
+        os.link(tmp, path)  # atomic, and fails if another process created the key first
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return _decode_key(str(path), path.read_text().strip())
 
 
 def _decode_key(name: str, raw: str) -> bytes:

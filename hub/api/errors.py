@@ -101,4 +101,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> ResponseReturnValue:
         log.exception("request.failed", error_type=type(error).__name__)
+        if request.path.startswith("/ui/"):
+            from flask import render_template
+
+            return render_template("error.html"), 500
         return problem_response(HubError("the hub could not complete this request"))

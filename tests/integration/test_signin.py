@@ -107,3 +107,18 @@ def test_pages_carry_security_headers(client: Any) -> None:
 def test_unknown_page_is_a_page(client: Any) -> None:
     response = client.get("/ui/no-such-page")
     assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True)
+
+
+def test_a_fault_shows_a_page_with_a_reference(
+    client: Any, services: Any, world: Any, monkeypatch: Any
+) -> None:
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(services.signin, "sign_in", broken)
+    response = _sign_in(client, "case.manager", PASSWORD)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500 and response.mimetype == "text/html"
+    assert "Sorry, there is a problem with the service" in page
+    assert response.headers["X-Request-Id"] in page
+    assert "database on fire" not in page
