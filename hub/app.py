@@ -13,6 +13,7 @@ from flask import Flask, Response, abort, g, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
 from hub import logs
@@ -54,6 +55,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ]
     )
     app.extensions["hub"] = services
+    if settings.trusted_proxy_hops:
+        # Behind a TLS-terminating proxy: the client's address (sign-in limits) and scheme come
+        # from X-Forwarded-* set by exactly this many trusted proxies, never from the client.
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     csrf = CSRFProtect(app)
     for blueprint in (v1.bp, oauth_views.bp, ops.bp):

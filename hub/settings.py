@@ -40,6 +40,7 @@ class Settings:
     signin_max_failures: int = 5
     signin_window: int = 900
     log_level: str = "INFO"
+    trusted_proxy_hops: int = 0
     policy_dir: Path = Path(__file__).resolve().parent.parent / "policies" / "agreements"
 
     @property
@@ -89,10 +90,11 @@ class Settings:
             assertion_max_lifetime=_int(env_vars, "HUB_ASSERTION_MAX_LIFETIME", 300),
             cookie_secure=env_vars.get("HUB_COOKIE_SECURE", "1") != "0",
             log_level=env_vars.get("HUB_LOG_LEVEL", "INFO").upper(),
+            trusted_proxy_hops=_int(env_vars, "HUB_TRUSTED_PROXY_HOPS", 0, minimum=0),
         )
 
 
-def _int(env_vars: Mapping[str, str], name: str, default: int) -> int:
+def _int(env_vars: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env_vars.get(name)
     if raw is None or raw == "":
         return default
@@ -100,8 +102,8 @@ def _int(env_vars: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive")
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
     return value
 
 

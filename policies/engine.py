@@ -10,8 +10,9 @@ everything. The Cedar engine of the data sharing agreements replaces this class 
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -86,15 +87,23 @@ class Agreement:
     path: str
 
 
+# Agency ids are `kind-place` (e.g. courts-sheffield); a bare kind name is never an agency id.
+AGENCY_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
 LAWFUL_BASES = frozenset({"consent", "statutory_duty", "public_protection"})
 
 
 class AgreementRouting:
     """Decides from agreement files. Construct with `load(directory, ...)`."""
 
-    def __init__(self, agreements: Iterable[Agreement], policy_hash: str) -> None:
+    def __init__(
+        self,
+        agreements: Iterable[Agreement],
+        policy_hash: str,
+        clock: Callable[[], date] = date.today,
+    ) -> None:
         self.agreements = tuple(agreements)
         self.policy_hash = policy_hash
+        self._clock = clock
 
     @classmethod
     def load(
@@ -104,6 +113,7 @@ class AgreementRouting:
         message_types: Iterable[str],
         purposes: Iterable[str],
         agency_kinds: Iterable[str],
+        clock: Callable[[], date] = date.today,
     ) -> AgreementRouting:
         files = sorted(directory.glob("*.toml"))
         digest = hashlib.sha256()
@@ -117,16 +127,28 @@ class AgreementRouting:
         duplicates = {i for i in ids if ids.count(i) > 1}
         if duplicates:
             raise AgreementError(f"{directory}: agreement ids used twice: {sorted(duplicates)}")
-        return cls(agreements, digest.hexdigest())
+        return cls(agreements, digest.hexdigest(), clock)
 
     def decide(self, request: DisclosureRequest) -> DisclosureDecision:
-        wrong_purpose = False
+        refusals: list[str] = []
+        today = self._clock()
         for agreement in self.agreements:
             for flow in agreement.flows:
                 if not flow.matches(request):
                     continue
                 if request.purpose not in flow.purposes:
-                    wrong_purpose = True
+                    refusals.append(f"{agreement.id} does not cover the purpose {request.purpose}")
+                    continue
+                if agreement.review_date < today:
+                    refusals.append(
+                        f"{agreement.id} passed its review date ({agreement.review_date})"
+                    )
+                    continue
+                if flow.lawful_basis == "consent":
+                    # Claiming consent needs a consent record to check; none is held yet.
+                    refusals.append(
+                        f"{agreement.id} rests on consent, which the hub cannot verify yet"
+                    )
                     continue
                 return DisclosureDecision(
                     permit=True,
@@ -137,20 +159,14 @@ class AgreementRouting:
                     lawful_basis=flow.lawful_basis,
                     fields=flow.fields.get(request.message_type, ()),
                 )
-        reason = (
-            "an agreement covers this flow but not for this purpose"
-            if wrong_purpose
-            else "no agreement permits this sender to send this type to this recipient"
+        reasons = tuple(refusals) or (
+            "no agreement permits this sender to send this type to this recipient",
         )
-        return DisclosureDecision(permit=False, reasons=(reason,), policy_hash=self.policy_hash)
+        return DisclosureDecision(permit=False, reasons=reasons, policy_hash=self.policy_hash)
 
 
 def _parse(
-    path: Path,
-    raw: bytes,
-    types: frozenset[str],
-    purposes: frozenset[str],
-    kinds: frozenset[str],
+    path: Path, raw: bytes, types: frozenset[str], purposes: frozenset[str], kinds: frozenset[str]
 ) -> Agreement:
     def fail(reason: str) -> AgreementError:
         return AgreementError(f"{path}: {reason}")
@@ -171,6 +187,9 @@ def _parse(
         recipients = _names(flow, "recipients", fail, where)
         flow_types = _names(flow, "types", fail, where)
         flow_purposes = _names(flow, "purposes", fail, where)
+        for party in senders | recipients:
+            if party not in kinds and not AGENCY_ID.match(party):
+                raise fail(f"{where}: {party!r} is neither an agency kind nor an agency id")
         if unknown := flow_types - types:
             raise fail(f"{where}: unknown message types {sorted(unknown)}")
         if unknown := flow_purposes - purposes:
@@ -181,6 +200,9 @@ def _parse(
         field_map = flow.get("fields", {})
         if not isinstance(field_map, dict) or set(field_map) != set(flow_types):
             raise fail(f"{where}: 'fields' must list the disclosed fields for each of its types")
+        for message_type, names in field_map.items():
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise fail(f"{where}: fields.{message_type} must be a list of field names")
         flows.append(
             Flow(
                 senders=senders,
@@ -191,7 +213,6 @@ def _parse(
                 fields={t: tuple(v) for t, v in field_map.items()},
             )
         )
-    _ = kinds  # kinds and agency ids are both accepted as party names
     return Agreement(
         id=str(doc["id"]),
         version=str(doc["version"]),

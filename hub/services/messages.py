@@ -189,6 +189,12 @@ class MessageService:
                 request_digest=digest,
             )
         )
+        # Inbox cursors are delivery ids, so a recipient's deliveries must become visible in id
+        # order: hold the recipient's row (FOR NO KEY UPDATE, which foreign-key checks do not wait
+        # for) from before the id is drawn until commit. SQLite's single writer already does this.
+        session.execute(
+            select(Agency.id).where(Agency.id == recipient.id).with_for_update(key_share=True)
+        )
         session.flush()  # the message row before rows that refer to it (PostgreSQL checks FKs at once)
         session.add(
             Delivery(

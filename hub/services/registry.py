@@ -20,6 +20,7 @@ from hub.security.keys import jwk_thumbprint
 from hub.security.passwords import hash_client_secret, hash_password, new_client_secret
 from hub.services.audit import AuditLog
 from hub.store.models import Agency, ClientKey, OAuthClient, User
+from policies.engine import AGENCY_ID
 
 PRIVATE_KEY_JWT = "private_key_jwt"
 CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 (a method name)
@@ -47,6 +48,10 @@ class Registry:
         attributes: dict[str, Any] | None = None,
         actor: Actor | None = None,
     ) -> Agency:
+        if not AGENCY_ID.match(agency_id):
+            raise BadRequest(
+                "agency ids are lower-case words joined by hyphens, e.g. provider-doncaster-alliance"
+            )
         if session.get(Agency, agency_id) is not None:
             raise BadRequest(f"agency {agency_id!r} already exists")
         agency = Agency(
@@ -135,6 +140,7 @@ class Registry:
     ) -> User:
         if session.get(Agency, agency_id) is None:
             raise NotFound(f"no agency {agency_id!r}")
+        username = username.strip().lower()
         if session.scalar(select(User).where(User.username == username)) is not None:
             raise BadRequest(f"user {username!r} already exists")
         if len(password) < 12:

@@ -66,23 +66,31 @@ class SignInService:
         self, username: str, password: str, client_address: str, request_id: str | None
     ) -> str:
         """A new session token for a correct password; raises ValueError (generic) or TooManyRequests."""
-        keys = (
-            f"signin:user:{_digest(username.strip().lower())}",
-            f"signin:addr:{_digest(client_address)}",
+        name = username.strip().lower()
+        pair = f"signin:pair:{_digest(name + chr(0) + client_address)}"
+        # Failures counted per account from everywhere (high: so a stranger cannot cheaply lock
+        # an officer out) and per address (so one machine cannot sweep many accounts).
+        failures = (
+            (f"signin:user:{_digest(name)}", self._max_failures * 10),
+            (f"signin:addr:{_digest(client_address)}", self._max_failures * 4),
         )
-        limits = (self._max_failures, self._max_failures * 4)
-        if any(self._counters.count(k) >= limit for k, limit in zip(keys, limits, strict=True)):
+        # This attempt is counted before the password is checked, so parallel guesses cannot
+        # all slip in under the limit; a correct password clears the count.
+        attempts = self._counters.incr(pair, self._window)
+        if attempts > self._max_failures or any(
+            self._counters.count(key) >= limit for key, limit in failures
+        ):
             self._record_failure(None, request_id, "rate-limited")
             raise TooManyRequests("Too many failed attempts. Wait 15 minutes, then try again.")
         with self._db.transaction(readonly=True) as session:
-            user = session.scalar(select(User).where(User.username == username.strip().lower()))
+            user = session.scalar(select(User).where(User.username == name))
             stored_hash = user.password_hash if user and user.disabled_at is None else None
         if not verify_password(stored_hash, password) or user is None:
-            for key in keys:
+            for key, _limit in failures:
                 self._counters.incr(key, self._window)
             self._record_failure(None, request_id, "bad-credentials")
             raise ValueError(GENERIC_FAILURE)
-        self._counters.reset(keys[0])
+        self._counters.reset(pair)
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         with self._db.transaction() as session:

@@ -97,7 +97,7 @@ def test_every_step_is_audited(client: Any, services: Any, token: Any) -> None:
     assert accepted["actor"] == {"agency": "courts-sheffield", "client": "courts-sheffield"}
     assert delivered["decision"] == "permit"
     assert delivered["agreement_id"] == "dsa-courts-conviction-information"
-    assert delivered["lawful_basis"] == "consent"
+    assert delivered["lawful_basis"] == "statutory_duty"
     assert delivered["fields"] == ["offence", "convictionDate", "court", "disposal"]
     assert read["actor"]["agency"] == acked["actor"]["agency"] == "provider-doncaster-alliance"
     assert read["fields"] == sorted(["offence", "convictionDate", "court", "disposal"])
@@ -293,3 +293,69 @@ def test_concurrent_retries_store_one_message(app: Any, services: Any, token: An
         assert session.scalar(select(func.count()).select_from(Message)) == 1
         assert session.scalar(select(func.count()).select_from(Delivery)) == 1
     assert len(audit_entries(services, "message.accepted")) == 1
+
+
+def test_a_database_fault_logs_no_identifier(
+    client: Any, services: Any, token: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    sender = token("courts-sheffield")
+    with services.db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE subject_identifiers"))
+    response = _send(client, sender, conviction_event())
+    assert response.status_code == 500
+    captured = capfd.readouterr()
+    assert '"event": "request.failed"' in captured.err
+    assert "2011/0482113C" not in captured.err + captured.out
+
+
+def test_a_cursor_never_skips_a_delivery_that_commits_late(
+    app: Any, services: Any, token: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deliveries to one recipient become visible in id order, so a reader's cursor cannot pass a
+    delivery that is still committing. A is paused inside its transaction after drawing its
+    delivery id; B, sent meanwhile, must not become visible ahead of it."""
+    sender = token("courts-sheffield")
+    provider = _auth(token("provider-doncaster-alliance"))
+    # The person exists already, so neither A nor B waits on creating them.
+    _send(app.test_client(), sender, conviction_event())
+    start = app.test_client().get("/v1/inbox", headers=provider).get_json()["next_cursor"]
+    paused, go = threading.Event(), threading.Event()
+    real_append = services.audit.append
+    first_thread: list[int] = []
+
+    def pausing_append(session: Any, entry: Any) -> None:
+        real_append(session, entry)
+        if entry.action == "message.delivered" and threading.get_ident() in first_thread:
+            session.flush()  # A's delivery id is drawn; A now stalls before committing
+            paused.set()
+            assert go.wait(30)
+
+    monkeypatch.setattr(services.audit, "append", pausing_append)
+    ids: dict[str, str] = {}
+
+    def send(name: str) -> None:
+        if name == "A":
+            first_thread.append(threading.get_ident())
+        ids[name] = _send(app.test_client(), sender, conviction_event()).get_json()["id"]
+
+    a = threading.Thread(target=send, args=("A",))
+    a.start()
+    assert paused.wait(30)
+    b = threading.Thread(target=send, args=("B",))
+    b.start()
+    b.join(timeout=1.0)  # B may finish now only if it can overtake A (the fault under test)
+    reader = app.test_client()
+    seen: list[str] = []
+    cursor = start
+    if not services.db.is_sqlite:  # on SQLite a reader's audit write waits for A's lock
+        page = reader.get(f"/v1/inbox?after={start}", headers=provider).get_json()
+        seen += [item["message"]["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+    go.set()
+    a.join(30)
+    b.join(30)
+    url = f"/v1/inbox?after={cursor}"
+    seen += [
+        item["message"]["id"] for item in reader.get(url, headers=provider).get_json()["items"]
+    ]
+    assert sorted(seen) == sorted(ids.values()) and len(seen) == 2

@@ -122,3 +122,54 @@ def test_a_fault_shows_a_page_with_a_reference(
     assert "Sorry, there is a problem with the service" in page
     assert response.headers["X-Request-Id"] in page
     assert "database on fire" not in page
+
+
+def test_the_address_behind_a_trusted_proxy_is_the_clients(
+    settings: Any, services: Any, world: Any
+) -> None:
+    from hub.app import create_app
+
+    proxied = create_app(settings.with_overrides(trusted_proxy_hops=1), services).test_client()
+    for _ in range(settings.signin_max_failures):
+        response = proxied.post(
+            "/ui/sign-in",
+            data={
+                "username": "iom.officer",
+                "password": "wrong password",
+                "csrf_token": _csrf(proxied),
+            },
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
+        assert response.status_code == 400
+    # The same account from another client address behind the proxy is not locked out.
+    other = proxied.post(
+        "/ui/sign-in",
+        data={"username": "iom.officer", "password": PASSWORD, "csrf_token": _csrf(proxied)},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert other.status_code == 302
+
+
+def test_parallel_guesses_cannot_pass_the_limit(app: Any, settings: Any, world: Any) -> None:
+    import threading
+
+    results: list[int] = []
+    barrier = threading.Barrier(12)
+
+    def guess() -> None:
+        client = app.test_client()
+        token = _csrf(client)
+        barrier.wait()
+        response = client.post(
+            "/ui/sign-in",
+            data={"username": "admin", "password": "guess guess guess", "csrf_token": token},
+        )
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(400) == settings.signin_max_failures
+    assert results.count(429) == 12 - settings.signin_max_failures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_seed_agreements_permit_with_fields_and_basis() -> None:
     decision = engine.decide(_request(COURTS, PROVIDER))
     assert decision.permit
     assert decision.agreement_id == "dsa-courts-conviction-information"
-    assert decision.lawful_basis == "consent"
+    assert decision.lawful_basis == "statutory_duty"
     assert decision.fields == ("offence", "convictionDate", "court", "disposal")
     assert decision.policy_hash == engine.policy_hash
 
@@ -62,7 +63,7 @@ senders = ["courts"]
 recipients = ["provider"]
 types = ["conviction"]
 purposes = ["case_management"]
-lawful_basis = "consent"
+lawful_basis = "statutory_duty"
 fields.conviction = ["offence"]
 """
 
@@ -74,7 +75,15 @@ fields.conviction = ["offence"]
         (GOOD.replace('title = "x"\n', ""), "missing 'title'"),
         (GOOD.replace('"conviction"]', '"gossip"]', 1), "unknown message types"),
         (GOOD.replace('"case_management"', '"curiosity"'), "unknown purposes"),
-        (GOOD.replace('"consent"', '"because"'), "lawful_basis"),
+        (GOOD.replace('"statutory_duty"', '"because"'), "lawful_basis"),
+        (
+            GOOD.replace('fields.conviction = ["offence"]', 'fields.conviction = "offence"'),
+            "list of field names",
+        ),
+        (
+            GOOD.replace('recipients = ["provider"]', 'recipients = ["provder"]'),
+            "neither an agency kind",
+        ),
         (GOOD.replace('fields.conviction = ["offence"]', ""), "'fields'"),
         (GOOD.replace('senders = ["courts"]', "senders = []"), "'senders'"),
         (GOOD.replace("2027-01-01", '"soon"'), "review_date"),
@@ -101,3 +110,28 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     (tmp_path / "b.toml").write_text(GOOD)
     with pytest.raises(AgreementError, match="used twice"):
         AgreementRouting.load(tmp_path, **VOCAB)
+
+
+def test_consent_is_not_claimed_until_it_can_be_checked(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(GOOD.replace('"statutory_duty"', '"consent"'))
+    decision = AgreementRouting.load(tmp_path, **VOCAB).decide(_request(COURTS, PROVIDER))
+    assert not decision.permit
+    assert decision.reasons == ("dsa-x rests on consent, which the hub cannot verify yet",)
+
+
+def test_an_agreement_past_its_review_date_permits_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(GOOD)
+    before = AgreementRouting.load(tmp_path, **VOCAB, clock=lambda: date(2026, 12, 31))
+    after = AgreementRouting.load(tmp_path, **VOCAB, clock=lambda: date(2027, 1, 2))
+    assert before.decide(_request(COURTS, PROVIDER)).permit
+    refused = after.decide(_request(COURTS, PROVIDER))
+    assert not refused.permit and "review date" in refused.reasons[0]
+
+
+def test_agency_ids_name_one_agency(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(
+        GOOD.replace('recipients = ["provider"]', 'recipients = ["provider-doncaster-alliance"]')
+    )
+    engine = AgreementRouting.load(tmp_path, **VOCAB)
+    assert engine.decide(_request(COURTS, PROVIDER)).permit
+    assert not engine.decide(_request(COURTS, Party("provider-elsewhere", "provider"))).permit
