@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     errors.register(app)
     views.register_csrf_handler(app)
     ops.register_metrics(app)
-    _request_context(app)
+    _request_context(app, settings)
 
     @app.get("/")
     def index() -> ResponseReturnValue:
@@ -90,16 +90,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     return app
 
 
-def _request_context(app: Flask) -> None:
+def _request_context(app: Flask, settings: Settings) -> None:
     log = logs.get_logger("hub.http")
+    hsts = settings.issuer.startswith("https://")
 
     @app.before_request
     def _begin() -> None:
-        supplied = request.headers.get("X-Request-Id", "")
-        g.request_id = supplied if _REQUEST_ID.match(supplied) else str(uuid.uuid4())
+        # The request id (in logs and audit entries) is always the hub's own; a caller's
+        # X-Request-Id is kept beside it in the logs only, for correlating with their systems.
+        g.request_id = str(uuid.uuid4())
         g.csp_nonce = secrets.token_urlsafe(16)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
+        supplied = request.headers.get("X-Request-Id", "")
+        if _REQUEST_ID.match(supplied):
+            structlog.contextvars.bind_contextvars(caller_request_id=supplied)
 
     @app.context_processor
     def _template_globals() -> dict[str, object]:
@@ -119,6 +124,8 @@ def _request_context(app: Flask) -> None:
                 "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
             )
             response.headers["X-Frame-Options"] = "DENY"
+        if hsts:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         started = g.get("started")
         log.info(
             "http.request",

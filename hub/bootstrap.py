@@ -12,6 +12,7 @@ from hub.security.crypto import KeyRing
 from hub.security.keys import SigningKeys
 from hub.security.tokens import TokenService
 from hub.services.audit import AuditLog
+from hub.services.clients import ClientStatus
 from hub.services.inbox import InboxService
 from hub.services.messages import MessageService
 from hub.services.registry import Registry
@@ -38,6 +39,7 @@ class Services:
     messages: MessageService
     inbox: InboxService
     signin: SignInService
+    clients: ClientStatus
 
     def close(self) -> None:
         self.db.dispose()
@@ -90,4 +92,5 @@ def build(settings: Settings, *, db: Database | None = None) -> Services:
             window=settings.signin_window,
             session_ttl=settings.session_ttl,
         ),
+        clients=ClientStatus(db),
     )

@@ -23,7 +23,12 @@ from hub.settings import ConfigError, Settings
 def _create_app() -> object:
     from hub.app import create_app
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise click.ClickException(
+            f"{error}. For the demo world run with HUB_ENV=demo (as `make run` does)."
+        ) from None
 
 
 @click.group(
@@ -148,6 +153,17 @@ def client_add(
         click.echo(f"client_secret: {new.client_secret}  (shown once; only its hash is stored)")
 
 
+@client.command("disable")
+@click.argument("client_id")
+@friendly
+def client_disable(client_id: str) -> None:
+    """Stop a client: no new tokens; its live tokens are refused within 30 seconds."""
+    services = _services()
+    with services.db.transaction() as session:  # type: ignore[attr-defined]
+        services.registry.disable_client(session, client_id, actor=Actor(user="cli"))  # type: ignore[attr-defined]
+    click.echo(f"client {client_id} disabled")
+
+
 @main.group()
 def user() -> None:
     """People who sign in to the pages."""
@@ -158,10 +174,10 @@ def user() -> None:
 @click.option("--name", "display_name", required=True)
 @click.option("--agency", "agency_id", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.password_option()
 @friendly
-def user_add(username: str, display_name: str, agency_id: str, role: str, password: str) -> None:
+def user_add(username: str, display_name: str, agency_id: str, role: str) -> None:
     """Add a user (the password is asked for, never passed on the command line)."""
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     services = _services()
     with services.db.transaction() as session:  # type: ignore[attr-defined]
         services.registry.add_user(  # type: ignore[attr-defined]
@@ -185,7 +201,10 @@ def keys() -> None:
 def keys_rotate() -> None:
     """Start signing with a new key; the old one stays in the JWKS until its tokens expire."""
     kid = _services().signing_keys.rotate()  # type: ignore[attr-defined]
-    click.echo(f"now signing with kid {kid}")
+    click.echo(
+        f"new signing key {kid}: running hub processes sign with it within a minute; "
+        "tokens signed with the old key stay valid until they expire"
+    )
 
 
 @main.command()

@@ -15,7 +15,9 @@ from hub.services.messages import Caller
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def require(scope: Scope) -> Callable[[F], F]:
+def require(scope: Scope | None) -> Callable[[F], F]:
+    """Verify the bearer token; then, unless `scope` is None, that it carries `scope`."""
+
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -26,10 +28,16 @@ def require(scope: Scope) -> Callable[[F], F]:
                     "send an access token from /oauth/token as 'Authorization: Bearer <token>'",
                     reason="missing",
                 )
-            token = current_app.extensions["hub"].tokens.verify(unverified.strip())
+            services = current_app.extensions["hub"]
+            token = services.tokens.verify(unverified.strip())
+            if not services.clients.is_active(token.client_id):
+                raise Unauthenticated(
+                    "the token's client has been disabled", reason="client-disabled"
+                )
             g.token = token
             g.caller = Caller(token.agency_id, token.client_id, g.get("request_id"))
-            token.require(scope.value)
+            if scope is not None:
+                token.require(scope.value)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

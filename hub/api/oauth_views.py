@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jwt
 from flask import Blueprint, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
@@ -80,6 +81,16 @@ def token() -> ResponseReturnValue:
         return response
     body = json.loads(response.get_data())
     error = body.get("error", "invalid_request")
+    description = body.get("error_description", "")
+    if error == "invalid_client" and (
+        "does not exist" in description or "cannot authenticate with method" in description
+    ):
+        # One answer whether the client is unknown or its credentials are wrong.
+        body["error_description"] = (
+            "Client authentication failed: unknown client or wrong credentials."
+        )
+    elif error == "unsupported_grant_type":
+        body["error_description"] = "Only grant_type=client_credentials is supported."
     body.update(
         type=PROBLEM_BASE + "oauth-" + error.replace("_", "-"),
         title="Token request refused",
@@ -88,18 +99,28 @@ def token() -> ResponseReturnValue:
         requestId=g.get("request_id"),
     )
     services = current_app.extensions["hub"]
+    claimed = _registered(services, _claimed_client())
     with services.db.transaction() as session:
         services.audit.record(
             session,
             AuditAction.TOKEN_REFUSED,
             request_id=g.get("request_id"),
-            claimed_client=_claimed_client(),
+            claimed_client=claimed,
             status=response.status_code,
             reasons=(error,),
         )
     log.info("token.refused", error=error, status=response.status_code)
     response.set_data(json.dumps(body))
     return response
+
+
+def _registered(services: Services, claimed: str | None) -> str | None:
+    """The claimed client id if it is a registered client; otherwise a marker, never caller text
+    (the audit log is append-only: it must not become a place to write arbitrary words)."""
+    if not claimed:
+        return None
+    with services.db.transaction(readonly=True) as session:
+        return claimed if session.get(OAuthClient, claimed) is not None else "unregistered"
 
 
 def _claimed_client() -> str | None:
@@ -111,13 +132,11 @@ def _claimed_client() -> str | None:
         return claimed[:64]
     assertion = request.form.get("client_assertion", "")
     try:
-        import jwt
-
         unverified_claims = jwt.decode(assertion, options={"verify_signature": False})
-        sub = unverified_claims.get("sub")
-        return str(sub)[:64] if sub else None
-    except Exception:
+    except jwt.PyJWTError:
         return None
+    sub = unverified_claims.get("sub")
+    return str(sub)[:64] if isinstance(sub, str) else None
 
 
 @bp.get("/.well-known/oauth-authorization-server")
@@ -140,4 +159,5 @@ def metadata() -> ResponseReturnValue:
 @bp.get("/.well-known/jwks.json")
 def jwks() -> ResponseReturnValue:
     keys = current_app.extensions["hub"].signing_keys.jwks()
-    return keys, 200, {"Cache-Control": "public, max-age=300"}
+    # As long as a hub process takes to notice a rotated key (see SigningKeys).
+    return keys, 200, {"Cache-Control": "public, max-age=60"}

@@ -105,7 +105,7 @@ def ack(inbox_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/whoami")
-@require(Scope.INBOX_READ)
+@require(None)
 def whoami() -> ResponseReturnValue:
     """Who the token says is calling: lets an integrator check its token, and discloses nothing."""
     token = g.token

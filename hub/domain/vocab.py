@@ -40,7 +40,6 @@ class Scope(StrEnum):
     MESSAGES_SEND = "messages:send"
     MESSAGES_READ = "messages:read"
     INBOX_READ = "inbox:read"
-    AUDIT_READ = "audit:read"
 
     @classmethod
     def default_for_agency(cls) -> list[Scope]:
@@ -105,6 +104,7 @@ class AuditAction(StrEnum):
     SIGNED_OUT = "signin.signed_out"
     AGENCY_ADDED = "agency.added"
     CLIENT_ADDED = "client.added"
+    CLIENT_DISABLED = "client.disabled"
     USER_ADDED = "user.added"
 
 

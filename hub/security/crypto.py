@@ -71,5 +71,11 @@ class KeyRing:
         return hmac.new(self._pseudonym_key, value.encode(), hashlib.sha256).hexdigest()
 
 
+def keyed_digest(key: bytes, data: bytes) -> str:
+    """HMAC-SHA-256: a digest that cannot confirm a guessed payload without the key, and that
+    stops meaning anything once a person's data key is destroyed."""
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -8,6 +8,7 @@ is audited.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -104,7 +105,9 @@ class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
         ttl = max(int(claims["exp"] - time.time()) + self.leeway, 1)
-        return self._replay.add_once(f"jti:{claims['sub']}:{jti}", ttl)
+        # Hashed: a fixed-length key whatever the client sends, on every store.
+        key = hashlib.sha256(f"{claims['sub']}\0{jti}".encode()).hexdigest()
+        return self._replay.add_once(f"jti:{key}", ttl)
 
 
 class HubClientCredentialsGrant(ClientCredentialsGrant):  # type: ignore[misc]

@@ -13,9 +13,8 @@ from hub.store.models import AuditEntry
 
 
 class AuditLog:
-    def __init__(self, keyring: KeyRing, enabled: bool = True) -> None:
+    def __init__(self, keyring: KeyRing) -> None:
         self._keyring = keyring
-        self.enabled = enabled
 
     def pseudonym(self, subject_id: str) -> str:
         """The keyed pseudonym that stands for a person in the audit log."""
@@ -29,8 +28,6 @@ class AuditLog:
         return entry
 
     def append(self, session: Session, entry: AuditRecord) -> None:
-        if not self.enabled:
-            return
         session.add(
             AuditEntry(
                 recorded_at=entry.time,

@@ -24,8 +24,8 @@ from hub.domain.errors import (
     ValidationFailed,
 )
 from hub.domain.messages import Envelope
-from hub.domain.vocab import AuditAction, Decision
-from hub.security.crypto import seal, sha256_hex
+from hub.domain.vocab import AuditAction, Decision, MessageType
+from hub.security.crypto import keyed_digest, seal, sha256_hex
 from hub.services.audit import AuditLog
 from hub.services.subjects import Subjects
 from hub.store.db import Database
@@ -169,6 +169,7 @@ class MessageService:
         now = datetime.now(UTC)
         plaintext = json.dumps(envelope.data, separators=(",", ":")).encode()
         key = self._subjects.data_key(subject)
+        digest_of_payload = keyed_digest(key, plaintext)
         session.add(
             Message(
                 id=message_id,
@@ -185,7 +186,7 @@ class MessageService:
                 event_time=envelope.time,
                 received_at=now,
                 payload_enc=seal(key, plaintext, message_id.encode()),
-                payload_digest=sha256_hex(plaintext),
+                payload_digest=digest_of_payload,
                 request_digest=digest,
             )
         )
@@ -218,7 +219,7 @@ class MessageService:
                 agreement_version=decision.agreement_version,
                 lawful_basis=decision.lawful_basis,
                 fields=decision.fields if action is AuditAction.MESSAGE_DELIVERED else (),
-                payload_digest=sha256_hex(plaintext),
+                payload_digest=digest_of_payload,
                 **common,
             )
         return Answer(202, _accepted_body(message_id, recipient.id))
@@ -260,7 +261,7 @@ class MessageService:
             return {
                 "id": message.id,
                 "eventId": message.ce_id,
-                "type": message.type,
+                "type": MessageType(message.type).ce_type,
                 "receivedAt": _iso(message.received_at),
                 "receipts": [
                     {

@@ -116,6 +116,21 @@ class Registry:
         )
         return NewClient(client_id, secret, kid)
 
+    def disable_client(self, session: Session, client_id: str, actor: Actor | None = None) -> None:
+        """Stop a client: no new tokens, and its live tokens are refused within a short cache time."""
+        client = session.get(OAuthClient, client_id)
+        if client is None:
+            raise NotFound(f"no client {client_id!r}")
+        if client.disabled_at is None:
+            client.disabled_at = datetime.now(UTC)
+            self._audit.record(
+                session,
+                AuditAction.CLIENT_DISABLED,
+                actor=actor or Actor(),
+                recipient=client.agency_id,
+                claimed_client=client_id,
+            )
+
     def add_client_key(self, session: Session, client_id: str, public_key_pem: bytes) -> str:
         jwk = public_jwk_from_pem(public_key_pem)
         kid = jwk_thumbprint(jwk)

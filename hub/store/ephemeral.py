@@ -76,10 +76,19 @@ class MemoryEphemeralStore(EphemeralStore):
 
 
 class SqlEphemeralStore(EphemeralStore):
+    PURGE_EVERY = 200  # writes between sweeps of expired rows
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._writes = 0
+
+    def _maybe_purge(self) -> None:
+        self._writes += 1
+        if self._writes % self.PURGE_EVERY == 0:
+            self.purge_expired()
 
     def add_once(self, key: str, ttl: int) -> bool:
+        self._maybe_purge()
         now = datetime.now(UTC)
         try:
             with self._db.transaction() as session:
@@ -92,6 +101,7 @@ class SqlEphemeralStore(EphemeralStore):
         return True
 
     def incr(self, key: str, ttl: int) -> int:
+        self._maybe_purge()
         now = datetime.now(UTC)
         for _ in range(3):
             try:

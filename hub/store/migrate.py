@@ -21,8 +21,14 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    if database_url.startswith("sqlite:///"):
-        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    path = (
+        Path(database_url.removeprefix("sqlite:///"))
+        if database_url.startswith("sqlite:///")
+        else None
+    )
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.touch(mode=0o600)  # the database holds wrapped keys and ciphertext: owner only
     command.upgrade(alembic_config(database_url), revision)
 
 

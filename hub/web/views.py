@@ -62,6 +62,7 @@ def sign_in() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     username = ""
     status = 200
+    retry_after = ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
@@ -82,12 +83,14 @@ def sign_in() -> ResponseReturnValue:
             except TooManyRequests as error:
                 errors["form"] = error.detail
                 status = 429
+                retry_after = str(current_app.extensions["hub"].settings.signin_window)
             else:
                 session.clear()  # a fresh session (and CSRF token) on every sign-in
                 session["sid"] = token
                 session.permanent = True
                 return redirect(url_for("ui.home"))
-    return render_template("sign_in.html", errors=errors, username=username), status
+    headers = {"Retry-After": retry_after} if status == 429 else {}
+    return render_template("sign_in.html", errors=errors, username=username), status, headers
 
 
 @bp.post("/sign-out")

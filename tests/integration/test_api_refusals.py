@@ -275,3 +275,62 @@ def test_refusal_entries_hold_no_payload(client: Any, services: Any, token: Any)
     raw = json.dumps(audit_entries(services))
     for secret in ("2011/0482113C", "Theft from a shop", "Sheffield Magistrates"):
         assert secret not in raw
+
+
+def _forged(services: Any, settings: Any, header_overrides: dict[str, Any], **claims: Any) -> str:
+    key = services.signing_keys.active()
+    headers = {"typ": "at+jwt", "kid": key.kid, **header_overrides}
+    return jwt.encode(
+        _claims(settings, **claims), key.private_key, algorithm="ES256", headers=headers
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "claims", "reason"),
+    [
+        ({"typ": "JWT"}, {}, "wrong-type"),
+        ({"kid": "not-a-hub-key"}, {}, "unknown-key"),
+        ({}, {"iss": "https://another-issuer.example"}, "wrong-issuer"),
+        ({}, {"sub": "someone-else"}, "invalid"),
+    ],
+)
+def test_tokens_the_hub_did_not_issue_this_way(
+    client: Any,
+    services: Any,
+    settings: Any,
+    world: Any,
+    headers: dict[str, Any],
+    claims: dict[str, Any],
+    reason: str,
+) -> None:
+    token = _forged(services, settings, headers, **claims)
+    _assert_refused(
+        _send(client, token, conviction_event()),
+        services,
+        401,
+        "invalid-token",
+        "access.refused",
+        reason,
+    )
+
+
+def test_a_disabled_clients_tokens_stop_working(client: Any, services: Any, token: Any) -> None:
+    live = token("courts-sheffield")
+    with services.db.transaction() as session:
+        services.registry.disable_client(session, "courts-sheffield")
+    services.clients._cache.clear()  # as after the cache time passes
+    _assert_refused(
+        _send(client, live, conviction_event()),
+        services,
+        401,
+        "invalid-token",
+        "access.refused",
+        "client-disabled",
+    )
+    creds_token = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic " + base64.b64encode(b"courts-sheffield:x").decode()},
+    )
+    assert creds_token.status_code == 401
+    assert audit_entries(services, "client.disabled")[-1]["claimed_client"] == "courts-sheffield"

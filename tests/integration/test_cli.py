@@ -106,8 +106,17 @@ def test_agency_client_and_user(cli_env: dict[str, str], tmp_path: Path) -> None
         assert all(secret not in (c.secret_hash or "") for c in clients)
         assert session.scalar(select(ClientKey.client_id)) in {c.client_id for c in clients}
         assert session.scalar(select(User.username)) == "case.worker"
+    disabled = run("client", "disable", clients[0].client_id)
+    assert disabled.exit_code == 0 and "disabled" in disabled.output
+    assert "no client" in run("client", "disable", "nobody-here").output
     actions = [e["action"] for e in audit_entries(services)]
-    assert actions == ["agency.added", "client.added", "client.added", "user.added"]
+    assert actions == [
+        "agency.added",
+        "client.added",
+        "client.added",
+        "user.added",
+        "client.disabled",
+    ]
     services.close()
 
 
@@ -133,3 +142,14 @@ def test_bad_input_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> 
         input="short\nshort\n",
     )
     assert "at least 12 characters" in short.output
+
+
+def test_production_settings_missing_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HUB_ENV", "HUB_DATABASE_URL", "HUB_MASTER_KEY", "HUB_SECRET_KEY", "HUB_ISSUER"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(
+        main, ["agency", "add", "x-y", "--name", "X", "--kind", "iom", "--region", "Y"]
+    )
+    assert result.exit_code != 0
+    assert "HUB_DATABASE_URL is required in production" in result.output
+    assert "HUB_ENV=demo" in result.output and "Traceback" not in result.output

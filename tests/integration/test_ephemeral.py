@@ -96,7 +96,12 @@ def test_sql_entries_expire(tmp_path: Path) -> None:
         session.add(
             ExpiringKey(key="old", count=4, expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
+        session.add(
+            ExpiringKey(key="older", count=1, expires_at=datetime.now(UTC) - timedelta(seconds=5))
+        )
     assert store.count("old") == 0
+    store.add_once("live", 60)
+    assert store.purge_expired() == 2
+    assert store.count("live") == 1
     assert store.add_once("old", 10) is True
-    assert store.purge_expired() == 0
     db.dispose()

@@ -88,6 +88,7 @@ def test_failed_sign_ins_are_rate_limited(client: Any, settings: Any, world: Any
         assert _sign_in(client, "offender.manager", "wrong wrong wrong").status_code == 400
     limited = _sign_in(client, "offender.manager", PASSWORD)  # even the right password waits
     assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == str(settings.signin_window)
     assert "Too many failed attempts" in limited.get_data(as_text=True)
 
 

@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import jwt
+import pytest
 
 from hub.app import create_app
 from hub.bootstrap import build
@@ -167,7 +168,7 @@ def test_scope_the_client_does_not_have_is_refused(client: Any, world: Any, serv
     basic = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
     response = client.post(
         "/oauth/token",
-        data={"grant_type": "client_credentials", "scope": "audit:read"},
+        data={"grant_type": "client_credentials", "scope": "messages:send admin:everything"},
         headers={"Authorization": f"Basic {basic}"},
     )
     _refused(response, services, 400, "invalid_scope")
@@ -219,3 +220,71 @@ if redis_available():
         finally:
             first.close()
             second.close()
+
+
+def test_unknown_client_and_wrong_secret_get_one_answer(
+    client: Any, world: Any, services: Any
+) -> None:
+    def attempt(user: str, secret: str) -> dict[str, Any]:
+        basic = base64.b64encode(f"{user}:{secret}".encode()).decode()
+        response = client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": f"Basic {basic}"},
+        )
+        assert response.status_code == 401
+        return {k: v for k, v in response.get_json().items() if k != "requestId"}
+
+    assert attempt("courts-sheffield", "wrong") == attempt("no-such-client", "wrong")
+    entries = audit_entries(services, "token.refused")
+    # Only a registered client's id is written; anything else a caller claims is not.
+    assert [e["claimed_client"] for e in entries[-2:]] == ["courts-sheffield", "unregistered"]
+
+
+@pytest.mark.parametrize(
+    ("change", "description"),
+    [
+        ({"iss": "iom-sheffield"}, "Issuer and Subject MUST match."),
+        ({"jti": None}, "Missing JWT ID."),
+        ({"lifetime": -120}, None),
+    ],
+)
+def test_malformed_assertions_are_refused(
+    client: Any,
+    world: Any,
+    services: Any,
+    settings: Any,
+    change: dict[str, Any],
+    description: str | None,
+) -> None:
+    creds = world["courts-sheffield"]
+    lifetime = change.pop("lifetime", 60)
+    assertion = client_assertion(creds, settings.token_endpoint, lifetime=lifetime, **change)
+    if change.get("jti", "") is None:
+        claims = jwt.decode(assertion, options={"verify_signature": False})
+        del claims["jti"]
+        from tests.support.world import rsa_key
+
+        assertion = jwt.encode(
+            claims, rsa_key(creds.agency_id), algorithm="RS256", headers={"kid": creds.kid}
+        )
+    response = client.post("/oauth/token", data=_assertion_form(assertion))
+    _refused(response, services, 400, "invalid_client")
+    if description:
+        assert response.get_json()["error_description"] == description
+
+
+def test_a_secret_only_client_cannot_use_a_key(
+    client: Any, services: Any, settings: Any, world: Any
+) -> None:
+    with services.db.transaction() as session:
+        new = services.registry.add_client(
+            session, agency_id="iom-sheffield", name="secret only", issue_secret=True
+        )
+    impostor = type(world["iom-sheffield"])(
+        new.client_id, "iom-sheffield", "", world["iom-sheffield"].kid
+    )
+    response = client.post(
+        "/oauth/token", data=_assertion_form(client_assertion(impostor, settings.token_endpoint))
+    )
+    _refused(response, services, 400, "invalid_client")
