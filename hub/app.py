@@ -31,6 +31,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level)
     services = services or build(settings)
+    if settings.env == "production" and not settings.issuer.startswith("https://"):
+        logs.get_logger("hub.config").warning(
+            "config.insecure_issuer", detail="HUB_ISSUER is not https: run behind TLS in production"
+        )
 
     app = Flask(
         __name__,

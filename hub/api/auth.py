@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
+from hub.domain.callers import Caller
 from hub.domain.errors import Unauthenticated
 from hub.domain.vocab import Scope
-from hub.services.messages import Caller
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -67,7 +67,8 @@ def audit_refusal(error: HubError) -> None:
         with services.db.transaction() as session:
             services.audit.record(session, action, **fields)
     except Exception:
-        # The refusal still reaches the caller; the operator must see that its entry was not written.
+        # No refusal goes unrecorded: if its entry cannot be written the caller gets a 500
+        # (the request was refused either way), and the operator sees why.
         log.exception("audit.refusal_write_failed", problem=error.code)
         raise
 

@@ -11,7 +11,6 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
-    post_load,
     validate,
     validates,
     validates_schema,
@@ -33,7 +32,6 @@ DEFAULT_ROUTES = (
     "veterans",
 )
 RISK_LEVELS = ("LOW", "MEDIUM", "HIGH", "VERY_HIGH")
-Text = fields.String
 
 
 def _text(max_len: int, **kw: Any) -> fields.String:
@@ -185,10 +183,6 @@ class EnvelopeSchema(Schema):
             SubjectRef.parse(value)
         except ValueError as error:
             raise ValidationError(str(error)) from None
-
-    @post_load
-    def _envelope(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        return data
 
 
 def _without_nulls(value: Any) -> Any:

@@ -57,10 +57,6 @@ class InsufficientScope(HubError):
     code, status, title = "insufficient-scope", 403, "Token lacks the required scope"
 
 
-class Forbidden(HubError):
-    code, status, title = "forbidden", 403, "Not allowed"
-
-
 class SourceMismatch(HubError):
     code, status, title = "source-mismatch", 403, "Source is not the caller's agency"
 
@@ -75,6 +71,14 @@ class IdempotencyConflict(HubError):
         409,
         "Idempotency key was used with a different request",
     )
+
+
+class DuplicateEvent(HubError):
+    code, status, title = "duplicate-event-id", 409, "Event id already used with other content"
+
+
+class InvalidCursor(HubError):
+    code, status, title = "invalid-cursor", 400, "Invalid cursor"
 
 
 class PayloadTooLarge(HubError):

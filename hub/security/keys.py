@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 
 from hub.security.crypto import KeyRing
 from hub.store.db import Database
@@ -94,21 +93,18 @@ class SigningKeys:
         with self._lock:
             now = datetime.now(UTC)
             oldest = now - timedelta(seconds=self._token_ttl + 300)
+            published = (
+                select(SigningKey)
+                .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > oldest))
+                .order_by(SigningKey.created_at)
+            )
             with self._db.transaction() as session:
-                rows = list(
-                    session.scalars(
-                        select(SigningKey)
-                        .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > oldest))
-                        .order_by(SigningKey.created_at)
-                    )
-                )
+                rows = list(session.scalars(published))
                 if not any(row.retired_at is None for row in rows):
-                    try:
-                        with session.begin_nested():
-                            self._insert(session, now)
-                    except IntegrityError:
-                        pass  # another process created it first; read theirs below
-                    rows = list(session.scalars(select(SigningKey).order_by(SigningKey.created_at)))
+                    # First start. Processes starting together may each add a key: all are
+                    # published, and every process signs with the newest.
+                    self._insert(session, now)
+                    rows = list(session.scalars(published))
             active = [row for row in rows if row.retired_at is None][-1]
             private_pem = self._keyring.open_secret(active.kid, active.private_key_enc)
             private = serialization.load_pem_private_key(private_pem, password=None)

@@ -9,27 +9,22 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hub.domain.errors import BadRequest, NotFound
+from hub.domain.callers import Caller, is_uuid, iso
+from hub.domain.errors import BadRequest, InvalidCursor, NotFound
 from hub.domain.vocab import AuditAction, MessageType
 from hub.security.crypto import open_sealed
 from hub.services.audit import AuditLog
-from hub.services.messages import Caller
 from hub.services.subjects import Subjects
 from hub.store.db import Database
 from hub.store.models import Delivery, Message, Subject
 
 MAX_LIMIT = 100
-
-
-class InvalidCursor(BadRequest):
-    code, title = "invalid-cursor", "Invalid cursor"
 
 
 def encode_cursor(position: int) -> str:
@@ -96,9 +91,14 @@ class InboxService:
     def ack(self, caller: Caller, inbox_id: str) -> dict[str, Any]:
         with self._db.transaction() as session:
             delivery, message, subject = self._find(session, caller, inbox_id)
-            if delivery.acked_at is None:
-                delivery.acked_at = datetime.now(UTC)
-                delivery.acked_by_client_id = caller.client_id
+            # Conditional, so two concurrent acks record one acknowledgement between them.
+            acked = session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery.id, Delivery.acked_at.is_(None))
+                .values(acked_at=datetime.now(UTC), acked_by_client_id=caller.client_id)
+            )
+            session.refresh(delivery)
+            if getattr(acked, "rowcount", 0) == 1:
                 self._audit.record(
                     session,
                     AuditAction.INBOX_ACKED,
@@ -109,15 +109,13 @@ class InboxService:
                     message_type=message.type,
                     recipient=caller.agency_id,
                 )
-            return {"id": delivery.public_id, "acknowledgedAt": _iso(delivery.acked_at)}
+            return {"id": delivery.public_id, "acknowledgedAt": iso(delivery.acked_at)}
 
     def _find(
         self, session: Session, caller: Caller, inbox_id: str
     ) -> tuple[Delivery, Message, Subject]:
-        try:
-            uuid.UUID(inbox_id)
-        except ValueError:
-            raise NotFound("no such inbox item") from None
+        if not is_uuid(inbox_id):
+            raise NotFound("no such inbox item")
         row = session.execute(
             select(Delivery, Message, Subject)
             .join(Message, Message.id == Delivery.message_id)
@@ -156,15 +154,15 @@ class InboxService:
         )
         return {
             "id": delivery.public_id,
-            "receivedAt": _iso(delivery.created_at),
-            "acknowledgedAt": _iso(delivery.acked_at) if delivery.acked_at else None,
+            "receivedAt": iso(delivery.created_at),
+            "acknowledgedAt": iso(delivery.acked_at) if delivery.acked_at else None,
             "agreement": {"id": delivery.agreement_id, "version": delivery.agreement_version},
             "message": _event(
                 specversion="1.0",
                 id=message.id,
                 source=message.source_agency_id,
                 type=MessageType(message.type).ce_type,
-                time=_iso(message.event_time),
+                time=iso(message.event_time),
                 subject=subject_ref,
                 purpose=message.purpose,
                 recipient=caller.agency_id,
@@ -177,7 +175,3 @@ class InboxService:
 def _event(**attributes: Any) -> dict[str, Any]:
     """A CloudEvent with absent optional attributes left out (not null)."""
     return {k: v for k, v in attributes.items() if v is not None}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from audit.entry import Actor
+from hub.domain.callers import Caller, is_uuid, iso
 from hub.domain.errors import (
-    HubError,
+    DuplicateEvent,
     IdempotencyConflict,
     NotFound,
     SharingRefused,
@@ -29,23 +29,8 @@ from hub.security.crypto import keyed_digest, seal, sha256_hex
 from hub.services.audit import AuditLog
 from hub.services.subjects import Subjects
 from hub.store.db import Database
-from hub.store.models import Agency, Delivery, IdempotencyRecord, Message, Subject
+from hub.store.models import Agency, Delivery, IdempotencyRecord, Message
 from policies.engine import DisclosureRequest, Party, PolicyDecisionPoint
-
-
-class DuplicateEvent(HubError):
-    code, status, title = "duplicate-event-id", 409, "Event id already used with other content"
-
-
-@dataclass(frozen=True)
-class Caller:
-    agency_id: str
-    client_id: str
-    request_id: str | None
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(agency=self.agency_id, client=self.client_id)
 
 
 @dataclass(frozen=True)
@@ -244,7 +229,7 @@ class MessageService:
     def status(self, caller: Caller, message_id: str) -> dict[str, Any]:
         """The sender's view: where its message went, never its content."""
         with self._db.transaction() as session:
-            message = session.get(Message, message_id) if _is_uuid(message_id) else None
+            message = session.get(Message, message_id) if is_uuid(message_id) else None
             if message is None or message.source_agency_id != caller.agency_id:
                 raise NotFound("no such message")
             deliveries = session.scalars(
@@ -262,12 +247,12 @@ class MessageService:
                 "id": message.id,
                 "eventId": message.ce_id,
                 "type": MessageType(message.type).ce_type,
-                "receivedAt": _iso(message.received_at),
+                "receivedAt": iso(message.received_at),
                 "receipts": [
                     {
                         "recipient": d.recipient_agency_id,
-                        "deliveredAt": _iso(d.created_at),
-                        "acknowledgedAt": _iso(d.acked_at) if d.acked_at else None,
+                        "deliveredAt": iso(d.created_at),
+                        "acknowledgedAt": iso(d.acked_at) if d.acked_at else None,
                     }
                     for d in deliveries
                 ],
@@ -284,18 +269,3 @@ def _replayed(record: IdempotencyRecord, digest: str) -> Answer:
             "this Idempotency-Key was used with a different request body; use a new key"
         )
     return Answer(record.status, dict(record.response), replayed=True)
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-__all__ = ["Answer", "Caller", "DuplicateEvent", "MessageService", "Subject", "request_digest"]

@@ -359,3 +359,24 @@ def test_a_cursor_never_skips_a_delivery_that_commits_late(
         item["message"]["id"] for item in reader.get(url, headers=provider).get_json()["items"]
     ]
     assert sorted(seen) == sorted(ids.values()) and len(seen) == 2
+
+
+def test_concurrent_acks_record_one_acknowledgement(app: Any, services: Any, token: Any) -> None:
+    _send(app.test_client(), token("courts-sheffield"), conviction_event())
+    provider = _auth(token("provider-doncaster-alliance"))
+    inbox_id = app.test_client().get("/v1/inbox", headers=provider).get_json()["items"][0]["id"]
+    barrier = threading.Barrier(4)
+    answers: list[Any] = []
+
+    def ack() -> None:
+        client = app.test_client()
+        barrier.wait()
+        answers.append(client.post(f"/v1/inbox/{inbox_id}/ack", headers=provider).get_json())
+
+    threads = [threading.Thread(target=ack) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({a["acknowledgedAt"] for a in answers}) == 1
+    assert len(audit_entries(services, "inbox.acked")) == 1
