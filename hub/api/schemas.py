@@ -199,15 +199,29 @@ def load_envelope(body: Any, routes: tuple[str, ...] = DEFAULT_ROUTES) -> Envelo
     keyed by its path in the event (e.g. `data.offence.code`)."""
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["the body must be a JSON object (a CloudEvent)"]})
-    raw = EnvelopeSchema().load(body)
-    message_type = MessageType.from_ce_type(raw["type"])
-    assert message_type is not None
-    schema_cls = DATA_SCHEMAS[message_type]
-    schema = schema_cls(routes=routes) if schema_cls is ReferralSchema else schema_cls()
+    errors: dict[str, Any] = {}
     try:
-        data = schema.load(raw["data"])
+        raw = EnvelopeSchema().load(body)
     except ValidationError as error:
-        raise ValidationError({"data": error.messages}) from None
+        errors = (
+            dict(error.messages)
+            if isinstance(error.messages, dict)
+            else {"_schema": error.messages}
+        )
+        raw = {"type": body.get("type"), "data": body.get("data")}
+    message_type = MessageType.from_ce_type(raw["type"]) if isinstance(raw["type"], str) else None
+    data: Any = None
+    if message_type is not None and isinstance(raw["data"], dict):
+        # The data is checked even when the envelope failed, so one answer names every fault.
+        schema_cls = DATA_SCHEMAS[message_type]
+        schema = schema_cls(routes=routes) if schema_cls is ReferralSchema else schema_cls()
+        try:
+            data = schema.load(raw["data"])
+        except ValidationError as error:
+            errors["data"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    assert message_type is not None
     return Envelope(
         id=raw["id"],
         source=raw["source"],

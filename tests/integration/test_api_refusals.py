@@ -269,9 +269,17 @@ def test_no_agreement_permits_it(client: Any, services: Any, token: Any) -> None
     assert entry["reasons"] == ["sharing-refused", *body["reasons"]]
 
 
-def test_refusal_entries_hold_no_payload(client: Any, services: Any, token: Any) -> None:
-    event = conviction_event(source="probation-south-yorkshire")
-    _send(client, token("courts-sheffield"), event)
+def test_audit_entries_hold_no_payload_or_identifier(
+    client: Any, services: Any, token: Any
+) -> None:
+    court = token("courts-sheffield")
+    _send(client, court, conviction_event(source="probation-south-yorkshire"))  # refused
+    assert _send(client, court, conviction_event()).status_code == 202  # accepted
+    provider = {"Authorization": f"Bearer {token('provider-doncaster-alliance')}"}
+    item = client.get("/v1/inbox", headers=provider).get_json()["items"][0]  # read
+    client.post(f"/v1/inbox/{item['id']}/ack", headers=provider)  # acknowledged
+    actions = {e["action"] for e in audit_entries(services)}
+    assert {"message.refused", "message.accepted", "message.read", "inbox.acked"} <= actions
     raw = json.dumps(audit_entries(services))
     for secret in ("2011/0482113C", "Theft from a shop", "Sheffield Magistrates"):
         assert secret not in raw

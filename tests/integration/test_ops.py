@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -58,7 +59,10 @@ def test_frontend_assets_are_served(client: Any) -> None:
         response = client.get(path)
         assert response.status_code == 200, path
         response.close()
-    assert client.get("/assets/../settings.py").status_code == 404
+    # A file that exists one level up from an assets folder is still out of reach.
+    assert (Path(__file__).parents[2] / "hub/web/static/govuk/govuk-frontend.min.js").exists()
+    assert client.get("/assets/../govuk-frontend.min.js").status_code == 404
+    assert client.get("/assets/%2e%2e/govuk-frontend.min.js").status_code == 404
 
 
 def test_whoami_reflects_the_verified_token(client: Any, token: Any) -> None:

@@ -46,7 +46,10 @@ def test_missing_and_unknown_fields_are_named() -> None:
     event["data"]["colour"] = "blue"
     with pytest.raises(ValidationError) as info:
         load_envelope(event)
-    assert info.value.messages == {"purpose": ["Missing data for required field."]}
+    assert info.value.messages == {
+        "purpose": ["Missing data for required field."],
+        "data": {"colour": ["Unknown field."]},
+    }
     del event["data"]["colour"]
     event["purpose"] = "case_management"
     event["data"]["sneaky"] = 1
