@@ -39,7 +39,10 @@ def main() -> None:
 
 
 def _services() -> object:
-    return current_app.extensions["hub"]
+    services = current_app.extensions["hub"]
+    # Close the database pool when the command ends (a command is one short-lived process).
+    click.get_current_context().find_root().call_on_close(services.close)
+    return services
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -258,6 +258,7 @@ def test_malformed_assertions_are_refused(
     description: str | None,
 ) -> None:
     creds = world["courts-sheffield"]
+    change = dict(change)  # the parameter is shared by every backend's run
     lifetime = change.pop("lifetime", 60)
     assertion = client_assertion(creds, settings.token_endpoint, lifetime=lifetime, **change)
     if change.get("jti", "") is None:
