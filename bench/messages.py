@@ -17,7 +17,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,26 +25,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.databases import PostgresFactory  # noqa: E402
 from tests.support.server import start_hub, stop  # noqa: E402
-
-CONVICTION = {
-    "specversion": "1.0",
-    "type": "uk.gov.justice.hub.conviction.v1",
-    "source": "courts-sheffield",
-    "subject": "pnc:2011/0482113C",
-    "purpose": "case_management",
-    "recipient": "provider-doncaster-alliance",
-    "data": {
-        "offence": {
-            "code": "TH68010",
-            "title": "Theft from a shop",
-            "modeOfTrial": "either_way",
-            "committedOn": "2026-02-02",
-        },
-        "convictionDate": "2026-03-10",
-        "court": {"code": "B14LO00", "name": "Sheffield Magistrates' Court"},
-        "disposal": {"label": "Community order", "duration": {"unit": "M", "value": 12}},
-    },
-}
+from tests.support.world import conviction_event  # noqa: E402
 
 
 def token(url: str, creds: dict[str, Any]) -> str:
@@ -119,7 +99,7 @@ def main() -> None:
             reader = token(hub.url, hub.credentials["provider-doncaster-alliance"])
 
             def post_message(session: requests.Session) -> bool:
-                event = {**CONVICTION, "id": str(uuid.uuid4())}
+                event = conviction_event()
                 r = session.post(
                     hub.url + "/v1/messages",
                     data=json.dumps(event),

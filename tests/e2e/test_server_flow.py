@@ -4,7 +4,6 @@ a token as the court, sends a conviction to the provider, the provider reads it,
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import requests
@@ -13,6 +12,7 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from joserfc.jwk import RSAKey
 
 from tests.support.server import RunningHub
+from tests.support.world import conviction_event
 
 
 class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
@@ -42,36 +42,9 @@ def session_for(hub: RunningHub, agency_id: str, scope: str) -> OAuth2Session:
     return session
 
 
-CONVICTION = {
-    "specversion": "1.0",
-    "type": "uk.gov.justice.hub.conviction.v1",
-    "source": "courts-sheffield",
-    "subject": "pnc:2011/0482113C",
-    "purpose": "case_management",
-    "recipient": "provider-doncaster-alliance",
-    "time": "2026-03-10T16:00:00Z",
-    "datacontenttype": "application/json",
-    "data": {
-        "offence": {
-            "code": "TH68010",
-            "title": "Theft from a shop",
-            "modeOfTrial": "either_way",
-            "committedOn": "2026-02-02",
-        },
-        "convictionDate": "2026-03-10",
-        "court": {"code": "B14LO00", "name": "Sheffield Magistrates' Court"},
-        "disposal": {
-            "label": "Community order",
-            "cjsCode": "1116",
-            "duration": {"unit": "M", "value": 12},
-        },
-    },
-}
-
-
 def test_court_to_provider_and_no_one_else(hub_server: RunningHub) -> None:
     court = session_for(hub_server, "courts-sheffield", "messages:send messages:read")
-    event = {**CONVICTION, "id": str(uuid.uuid4())}
+    event = conviction_event()
     sent = court.post(
         hub_server.url + "/v1/messages",
         json=event,
@@ -123,10 +96,10 @@ def test_client_secret_basic_and_discovery(hub_server: RunningHub) -> None:
 
 def test_logs_are_json_without_personal_data(hub_server: RunningHub) -> None:
     court = session_for(hub_server, "courts-sheffield", "messages:send")
-    court.post(hub_server.url + "/v1/messages", json={**CONVICTION, "id": str(uuid.uuid4())})
+    court.post(hub_server.url + "/v1/messages", json=conviction_event())
     court.post(
         hub_server.url + "/v1/messages",
-        json={**CONVICTION, "id": str(uuid.uuid4()), "source": "iom-sheffield"},
+        json=conviction_event(source="iom-sheffield"),
     )
     text = hub_server.log.read_text()
     # After the banner `hub serve` prints for people, every line is JSON.
