@@ -7,23 +7,38 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from hub.domain.identifiers import (
+    InvalidIdentifier,
+    canonical_crn,
+    canonical_cro,
+    canonical_noms,
+    canonical_pnc,
+)
 from hub.domain.vocab import MessageType, Purpose, SubjectScheme
 
-# Shape checks per scheme; check letters (PNC, CRO) are the identity resolver's job.
-_SHAPES = {
-    SubjectScheme.PNC: re.compile(r"^(\d{2}|\d{4})/?\d{1,7}[A-Z]$"),
-    SubjectScheme.CRO: re.compile(r"^(\d{1,6}/\d{2}[A-Z]|SF\d{2}/\d{1,6}[A-Z])$"),
-    SubjectScheme.CRN: re.compile(r"^[A-Z]\d{6}$"),
-    SubjectScheme.NOMS: re.compile(r"^[A-Z]\d{4}[A-Z]{2}$"),
-    SubjectScheme.HUB: re.compile(
-        r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-    ),
+_HUB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _canonical_hub(text: str) -> str:
+    value = text.strip().lower()
+    if not _HUB_ID.match(value):
+        raise InvalidIdentifier("hub id", "expected a UUID")
+    return value
+
+
+CANONICAL = {
+    SubjectScheme.PNC: canonical_pnc,
+    SubjectScheme.CRO: canonical_cro,
+    SubjectScheme.CRN: canonical_crn,
+    SubjectScheme.NOMS: canonical_noms,
+    SubjectScheme.HUB: _canonical_hub,
 }
 
 
 @dataclass(frozen=True)
 class SubjectRef:
-    """One identifier of a person, `scheme:value`, in canonical (upper-case, trimmed) form."""
+    """One identifier of a person, `scheme:value`, validated and in canonical form (so that one
+    person's identifier always looks the same, however an agency wrote it)."""
 
     scheme: SubjectScheme
     value: str
@@ -38,11 +53,7 @@ class SubjectRef:
         except ValueError:
             schemes = ", ".join(s.value for s in SubjectScheme)
             raise ValueError(f"unknown scheme {scheme_text!r}; use one of {schemes}") from None
-        value = value.strip()
-        value = value.lower() if scheme is SubjectScheme.HUB else value.upper().replace(" ", "")
-        if not _SHAPES[scheme].match(value):
-            raise ValueError(f"not a valid {scheme.value} identifier")
-        return cls(scheme, value)
+        return cls(scheme, CANONICAL[scheme](value))
 
     def __str__(self) -> str:
         return f"{self.scheme.value}:{self.value}"

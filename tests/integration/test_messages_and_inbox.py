@@ -380,3 +380,35 @@ def test_concurrent_acks_record_one_acknowledgement(app: Any, services: Any, tok
         thread.join()
     assert len({a["acknowledgedAt"] for a in answers}) == 1
     assert len(audit_entries(services, "inbox.acked")) == 1
+
+
+def test_identifiers_are_compared_in_canonical_form(client: Any, services: Any, token: Any) -> None:
+    sender = token("courts-sheffield")
+    first = _send(client, sender, conviction_event(subject="pnc:2011/0482113C")).get_json()["id"]
+    second = _send(client, sender, conviction_event(subject="pnc:11/482113c")).get_json()["id"]
+    subjects = {
+        e["subject"]
+        for e in audit_entries(services, "message.accepted")
+        if e["message_id"] in (first, second)
+    }
+    assert len(subjects) == 1  # one person, however the court wrote the PNC ID
+    item = client.get("/v1/inbox", headers=_auth(token("provider-doncaster-alliance"))).get_json()[
+        "items"
+    ][1]
+    assert item["message"]["subject"] == "pnc:2011/0482113C"
+
+
+def test_a_wrong_check_letter_is_an_error_not_a_new_person(
+    client: Any, services: Any, token: Any
+) -> None:
+    response = _send(
+        client, token("courts-sheffield"), conviction_event(subject="pnc:2011/0482113D")
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "subject": ["not a valid PNC ID: the check letter does not match the number"]
+    }
+    from hub.store.models import Subject
+
+    with services.db.transaction(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Subject)) == 0

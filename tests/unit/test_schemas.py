@@ -13,10 +13,11 @@ from tests.support.world import conviction_event
     ("text", "scheme", "value"),
     [
         ("pnc:2011/0482113C", SubjectScheme.PNC, "2011/0482113C"),
-        ("PNC: 11/482113c", SubjectScheme.PNC, "11/482113C"),
+        ("PNC: 11/482113c", SubjectScheme.PNC, "2011/0482113C"),
         ("crn:d123456", SubjectScheme.CRN, "D123456"),
         ("noms:a4821dc", SubjectScheme.NOMS, "A4821DC"),
-        ("cro:65656/91H", SubjectScheme.CRO, "65656/91H"),
+        ("cro:65656/91H", SubjectScheme.CRO, "065656/91H"),
+        ("cro:SF05/482703J", SubjectScheme.CRO, "SF05/482703J"),
     ],
 )
 def test_subject_references_are_canonical(text: str, scheme: SubjectScheme, value: str) -> None:
@@ -25,7 +26,16 @@ def test_subject_references_are_canonical(text: str, scheme: SubjectScheme, valu
 
 
 @pytest.mark.parametrize(
-    "text", ["2011/0482113C", "nhs:123", "crn:123456", "noms:A1234B", "hub:not-a-uuid"]
+    "text",
+    [
+        "2011/0482113C",
+        "nhs:123",
+        "crn:123456",
+        "noms:A1234B",
+        "hub:not-a-uuid",
+        "pnc:2011/0482113D",
+        "cro:65656/91J",
+    ],
 )
 def test_bad_subject_references(text: str) -> None:
     with pytest.raises(ValueError):
