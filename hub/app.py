@@ -13,6 +13,7 @@ from flask import Flask, Response, abort, g, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from markupsafe import Markup, escape
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
@@ -75,6 +76,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     views.register_csrf_handler(app)
     ops.register_metrics(app)
     _request_context(app, settings)
+
+    @app.template_filter("code_spans")
+    def code_spans(text: str) -> Markup:
+        """`like this` in API descriptions shown as code, everything else escaped."""
+        escaped = str(escape(text))  # escaped first: only the <code> tags added here are markup
+        return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))  # noqa: S704
 
     @app.get("/")
     def index() -> ResponseReturnValue:

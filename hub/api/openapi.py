@@ -13,11 +13,13 @@ from hub.domain.vocab import Scope
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
-def _problem(*statuses: int) -> dict[str, Any]:
+def _problem(
+    *statuses: int, forbidden: str = "the token lacks the scope this needs"
+) -> dict[str, Any]:
     reasons = {
         400: "malformed request (e.g. invalid JSON, bad cursor)",
         401: "missing, expired or invalid access token",
-        403: "token lacks the scope, or source is not your agency, or no agreement permits it",
+        403: forbidden,
         404: "does not exist, or is not yours to see (the two look the same)",
         409: "Idempotency-Key or event id reused with a different body",
         413: "body larger than the configured limit",
@@ -117,7 +119,16 @@ def build_spec(issuer: str) -> dict[str, Any]:
                 },
                 "responses": {
                     **_ok(202, "Accepted", "accepted and delivered"),
-                    **_problem(400, 401, 403, 409, 413, 415, 422),
+                    **_problem(
+                        400,
+                        401,
+                        403,
+                        409,
+                        413,
+                        415,
+                        422,
+                        forbidden="the token lacks the scope, `source` is not your agency, or no agreement permits it",
+                    ),
                 },
             }
         },

@@ -75,3 +75,11 @@ def test_whoami_reflects_the_verified_token(client: Any, token: Any) -> None:
         "client_id": "iom-sheffield",
         "scope": ["inbox:read"],
     }
+
+
+def test_docs_show_code_spans_and_escape_the_rest(app: Any) -> None:
+    render = app.jinja_env.filters["code_spans"]
+    assert (
+        str(render("needs `inbox:read` <b>now</b>"))
+        == "needs <code>inbox:read</code> &lt;b&gt;now&lt;/b&gt;"
+    )
