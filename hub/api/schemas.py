@@ -74,10 +74,23 @@ class DisposalSchema(StrictSchema):
     duration = fields.Nested(DurationSchema, load_default=None)
 
 
+class SeveritySchema(StrictSchema):
+    """How serious the offence is: the band its mode of trial puts it in, and the nature its
+    statute tells (so that reoffending can be measured by severity, not only yes or no)."""
+
+    band = fields.String(
+        required=True, validate=validate.OneOf(["summary", "either_way", "indictable_only"])
+    )
+    flags = fields.List(
+        fields.String(validate=validate.OneOf(["violence", "sexual"])), load_default=list
+    )
+
+
 class ConvictionSchema(StrictSchema):
     """A conviction: an offence with a convicted result (Common Platform `isConvictedResult`)."""
 
     offence = fields.Nested(OffenceSchema, required=True)
+    severity = fields.Nested(SeveritySchema, load_default=None)
     convictionDate = fields.Date(required=True)
     court = fields.Nested(CourtSchema, required=True)
     disposal = fields.Nested(DisposalSchema, load_default=None)

@@ -98,7 +98,7 @@ def test_every_step_is_audited(client: Any, services: Any, token: Any) -> None:
     assert delivered["decision"] == "permit"
     assert delivered["agreement_id"] == "dsa-courts-conviction-information"
     assert delivered["lawful_basis"] == "statutory_duty"
-    assert delivered["fields"] == ["offence", "convictionDate", "court", "disposal"]
+    assert delivered["fields"] == ["offence", "severity", "convictionDate", "court", "disposal"]
     assert read["actor"]["agency"] == acked["actor"]["agency"] == "provider-doncaster-alliance"
     assert read["fields"] == sorted(["offence", "convictionDate", "court", "disposal"])
     # One pseudonym for the person throughout, and it is not the identifier.

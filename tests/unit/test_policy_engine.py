@@ -36,7 +36,7 @@ def test_seed_agreements_permit_with_fields_and_basis() -> None:
     assert decision.permit
     assert decision.agreement_id == "dsa-courts-conviction-information"
     assert decision.lawful_basis == "statutory_duty"
-    assert decision.fields == ("offence", "convictionDate", "court", "disposal")
+    assert decision.fields == ("offence", "severity", "convictionDate", "court", "disposal")
     assert decision.policy_hash == engine.policy_hash
 
 
