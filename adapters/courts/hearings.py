@@ -8,6 +8,7 @@ not convictions. See shared/formats/README.md, "courts".
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from datetime import date
 from functools import cache
@@ -19,6 +20,7 @@ from hub.domain.identifiers import InvalidIdentifier, canonical_cro, canonical_p
 from hub.domain.messages import SubjectRef
 from hub.domain.vocab import MessageType, SubjectScheme
 
+OFFENCE_CODE = re.compile(r"^[A-Z]{2}[0-9A-Z]{2}[0-9]{3}[A-Z]?$")
 MODES = {"summary": "summary", "either way": "either_way", "indictable": "indictable"}
 SEVERITY = {"summary": "summary", "either_way": "either_way", "indictable": "indictable_only"}
 
@@ -50,15 +52,22 @@ def parse_hearing(raw: bytes) -> ParseResult:
     if not isinstance(hearing, dict):
         raise DocumentError("expected an object with a 'hearing'")
     court = hearing.get("courtCentre") or {}
-    if not isinstance(court, dict) or not court.get("code") or not court.get("name"):
-        raise DocumentError("hearing.courtCentre needs a code and a name")
+    if (
+        not isinstance(court, dict)
+        or not _short_text(court.get("code"), 20)
+        or not _short_text(court.get("name"), 200)
+    ):
+        raise DocumentError("hearing.courtCentre needs a code (up to 20 characters) and a name")
     result = ParseResult()
     number = 0
     for case_index, case in enumerate(_list(hearing, "prosecutionCases")):
+        identifier = case.get("prosecutionCaseIdentifier")
+        urn_value = identifier.get("caseURN") if isinstance(identifier, dict) else None
+        # Opaque: kept when it is text of a sensible length, dropped otherwise.
         urn = (
-            ((case.get("prosecutionCaseIdentifier") or {}).get("caseURN") or "")
-            .replace(" ", "")
-            .upper()
+            urn_value.replace(" ", "").upper()
+            if isinstance(urn_value, str) and _short_text(urn_value, 40)
+            else ""
         )
         for defendant_index, defendant in enumerate(_list(case, "defendants")):
             number += 1
@@ -89,20 +98,21 @@ def _defendant(
         ("pncId", SubjectScheme.PNC, canonical_pnc),
         ("croNumber", SubjectScheme.CRO, canonical_cro),
     ):
-        value = (defendant.get(name) or "").strip()
+        value = _str(defendant.get(name), f"{where}.{name}")
         if value:
             try:
                 identifiers.append(SubjectRef(scheme, canonical(value)))
             except InvalidIdentifier as error:
                 raise _Bad(f"{where}.{name}", str(error)) from None
-    details = ((defendant.get("personDefendant") or {}).get("personDetails")) or {}
+    at_person = f"{where}.personDefendant.personDetails"
+    person_defendant = _obj(defendant.get("personDefendant"), f"{where}.personDefendant")
+    details = _obj(person_defendant.get("personDetails"), at_person)
+    address = _obj(details.get("address"), f"{at_person}.address")
     person = PersonDetails(
-        first_name=details.get("firstName") or None,
-        last_name=details.get("lastName") or None,
-        date_of_birth=_date(
-            details.get("dateOfBirth"), f"{where}.personDefendant.personDetails.dateOfBirth"
-        ),
-        postcode=((details.get("address") or {}).get("postcode") or "").upper() or None,
+        first_name=_str(details.get("firstName"), f"{at_person}.firstName") or None,
+        last_name=_str(details.get("lastName"), f"{at_person}.lastName") or None,
+        date_of_birth=_date(details.get("dateOfBirth"), f"{at_person}.dateOfBirth"),
+        postcode=_str(address.get("postcode"), f"{at_person}.address.postcode").upper() or None,
     )
     if not identifiers and not (person.last_name and person.date_of_birth):
         raise _Bad(
@@ -111,16 +121,16 @@ def _defendant(
     records = []
     for index, offence in enumerate(_list(defendant, "offences", f"{where}.offences")):
         at = f"{where}.offences[{index}]"
-        results = [r for r in offence.get("judicialResults") or [] if isinstance(r, dict)]
+        results = _list(offence, "judicialResults", f"{at}.judicialResults")
         convicted = offence.get("convictionDate") or any(
             r.get("isConvictedResult") for r in results
         )
         if not convicted:
             continue  # acquitted, withdrawn, adjourned: nothing to share as a conviction
-        code = str(offence.get("offenceCode") or "").strip().upper()
-        if not code:
-            raise _Bad(f"{at}.offenceCode", "missing")
-        mode = MODES.get(str(offence.get("modeOfTrial") or "").strip().lower())
+        code = _str(offence.get("offenceCode"), f"{at}.offenceCode").upper()
+        if not OFFENCE_CODE.match(code):
+            raise _Bad(f"{at}.offenceCode", "not a CJS offence code (e.g. TH68010)")
+        mode = MODES.get(_str(offence.get("modeOfTrial"), f"{at}.modeOfTrial").lower())
         if mode is None:
             raise _Bad(f"{at}.modeOfTrial", "expected Summary, Either Way or Indictable")
         committed = _date(offence.get("startDate"), f"{at}.startDate")
@@ -143,22 +153,25 @@ def _defendant(
         data: dict[str, Any] = {
             "offence": {
                 "code": code,
-                "title": str(offence.get("offenceTitle") or code),
+                "title": (_str(offence.get("offenceTitle"), f"{at}.offenceTitle") or code)[:300],
                 "modeOfTrial": mode,
                 "committedOn": committed.isoformat(),
             },
             "severity": {"band": SEVERITY[mode], "flags": offence_flags(code)},
             "convictionDate": conviction_date.isoformat(),
-            "court": {"code": str(court["code"]), "name": str(court["name"])},
+            "court": {"code": court["code"].strip(), "name": court["name"].strip()},
         }
         if final is not None:
-            data["disposal"] = _disposal(final)
-        plea = ((offence.get("plea") or {}).get("pleaValue") or "").lower()
+            data["disposal"] = _disposal(final, f"{at}.judicialResults")
+        plea = _str(
+            _obj(offence.get("plea"), f"{at}.plea").get("pleaValue"), f"{at}.plea.pleaValue"
+        ).lower()
         if plea in ("guilty", "not_guilty"):
             data["plea"] = plea
         if urn:
             data["caseUrn"] = urn
-        data["hearingId"] = str(hearing.get("id") or "")
+        if _short_text(hearing.get("id"), 100):
+            data["hearingId"] = hearing["id"]
         records.append(
             CanonicalRecord(
                 record=f"{label}, offence {index + 1}",
@@ -172,13 +185,19 @@ def _defendant(
     return records
 
 
-def _disposal(result: dict[str, Any]) -> dict[str, Any]:
-    disposal: dict[str, Any] = {"label": str(result.get("label") or result.get("resultText") or "")}
-    if result.get("cjsCode"):
-        disposal["cjsCode"] = str(result["cjsCode"])
-    duration = result.get("durationElement") or {}
-    if duration.get("primaryDurationUnit") in ("D", "W", "M", "Y") and isinstance(
-        duration.get("primaryDurationValue"), int
+def _disposal(result: dict[str, Any], at: str) -> dict[str, Any]:
+    label = _str(result.get("label"), f"{at}.label") or _str(
+        result.get("resultText"), f"{at}.resultText"
+    )
+    disposal: dict[str, Any] = {"label": label[:200] or "Sentence"}
+    if _short_text(result.get("cjsCode"), 10):
+        disposal["cjsCode"] = result["cjsCode"]
+    duration = _obj(result.get("durationElement"), f"{at}.durationElement")
+    value = duration.get("primaryDurationValue")
+    if (
+        duration.get("primaryDurationUnit") in ("D", "W", "M", "Y")
+        and type(value) is int
+        and 0 <= value <= 10000
     ):
         disposal["duration"] = {
             "unit": duration["primaryDurationUnit"],
@@ -196,6 +215,26 @@ def _list(parent: dict[str, Any], name: str, field: str | None = None) -> list[d
             raise _Bad(field, "must be a list")
         raise DocumentError(f"{name} must be a list")
     return [item for item in value if isinstance(item, dict)]
+
+
+def _short_text(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and 0 < len(value.strip()) <= limit
+
+
+def _obj(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Bad(field, "must be an object")
+    return value
+
+
+def _str(value: Any, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Bad(field, "must be text")
+    return value.strip()
 
 
 def _date(value: Any, field: str) -> date | None:

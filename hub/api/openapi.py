@@ -65,6 +65,7 @@ def build_spec(issuer: str) -> dict[str, Any]:
         "CloudEvent": s.EnvelopeSchema,
         "ConvictionData": s.ConvictionSchema,
         "ReferralData": s.ReferralSchema,
+        "CohortMembershipData": s.CohortMembershipSchema,
         "Accepted": s.AcceptedSchema,
         "MessageStatus": s.MessageStatusSchema,
         "InboxItem": s.InboxItemSchema,
@@ -102,9 +103,11 @@ def build_spec(issuer: str) -> dict[str, Any]:
                 "summary": "Send a message (a CloudEvent)",
                 "description": (
                     f"Needs scope `{Scope.MESSAGES_SEND}`. `type` selects the `data` schema: "
-                    "uk.gov.justice.hub.conviction.v1 (ConvictionData), "
-                    "uk.gov.justice.hub.referral.v1 (ReferralData). The same Idempotency-Key and "
-                    "body returns the first answer."
+                    + ", ".join(
+                        f"`{t.ce_type}` ({schema.__name__.removesuffix('Schema')}Data)"
+                        for t, schema in s.DATA_SCHEMAS.items()
+                    )
+                    + ". The same Idempotency-Key and body returns the first answer."
                 ),
                 "security": BEARER,
                 "parameters": [

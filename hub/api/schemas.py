@@ -158,9 +158,23 @@ class ReferralSchema(StrictSchema):
             raise ValidationError(errors)
 
 
+class CohortMembershipSchema(StrictSchema):
+    """A person adopted into, or deselected from, an IOM cohort (seed 000, lines 331-346)."""
+
+    status = fields.String(required=True, validate=validate.OneOf(["adopted", "deselected"]))
+    category = fields.String(required=True, validate=validate.OneOf(["fixed", "flex", "free"]))
+    offenderGroup = _text(
+        50, required=True, metadata={"example": "SAC (serious acquisitive crime)"}
+    )
+    adoptedOn = fields.Date(required=True)
+    officer = _text(200, load_default=None)
+    team = _text(200, load_default=None)
+
+
 DATA_SCHEMAS: dict[MessageType, type[Schema]] = {
     MessageType.CONVICTION: ConvictionSchema,
     MessageType.REFERRAL: ReferralSchema,
+    MessageType.COHORT_MEMBERSHIP: CohortMembershipSchema,
 }
 
 

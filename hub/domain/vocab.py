@@ -51,6 +51,7 @@ class MessageType(StrEnum):
 
     REFERRAL = "referral"
     CONVICTION = "conviction"
+    COHORT_MEMBERSHIP = "cohort-membership"
 
     @property
     def ce_type(self) -> str:

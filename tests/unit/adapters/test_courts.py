@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.base import DocumentError
 from adapters.courts import parse_hearing
@@ -167,3 +169,58 @@ def test_statute_flags() -> None:
     assert offence_flags("OF61004") == ["violence"]
     assert offence_flags("SX03001") == ["sexual"]
     assert offence_flags("TH68010") == []
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_any_json_gives_records_or_the_adapters_own_error(value: Any) -> None:
+    _records_or_own_error(json.dumps(value).encode())
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["pncId", "croNumber", "offences", "personDefendant", "id"]), json_values
+    )
+)
+def test_any_defendant_gives_records_or_the_adapters_own_error(fields: dict[str, Any]) -> None:
+    document = example()
+    document["hearing"]["prosecutionCases"][0]["defendants"][0].update(fields)
+    _records_or_own_error(json.dumps(document).encode())
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_give_records_or_the_adapters_own_error(raw: bytes) -> None:
+    _records_or_own_error(raw)
+
+
+def _records_or_own_error(raw: bytes) -> None:
+    """Anything else escaping (a KeyError, an AttributeError) fails the property."""
+    try:
+        result = parse_hearing(raw)
+    except DocumentError as error:
+        assert str(error)
+        return
+    for record in result.records:
+        assert record.identifiers or record.person.last_name
+        # Every record is a valid canonical conviction.
+        load_envelope(
+            {
+                "specversion": "1.0",
+                "id": record.event_id[:200],
+                "source": "courts-sheffield",
+                "type": "uk.gov.justice.hub.conviction.v1",
+                "subject": str(record.identifiers[0]) if record.identifiers else "crn:X000000",
+                "purpose": "case_management",
+                "data": record.data,
+            }
+        )
+    for problem in result.errors + result.skipped:
+        assert problem.record.startswith("defendant ") and problem.field and problem.reason
