@@ -66,6 +66,7 @@ def build_spec(issuer: str) -> dict[str, Any]:
         "ConvictionData": s.ConvictionSchema,
         "ReferralData": s.ReferralSchema,
         "CohortMembershipData": s.CohortMembershipSchema,
+        "ReleaseData": s.ReleaseSchema,
         "Accepted": s.AcceptedSchema,
         "MessageStatus": s.MessageStatusSchema,
         "InboxItem": s.InboxItemSchema,

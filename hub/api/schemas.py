@@ -171,10 +171,28 @@ class CohortMembershipSchema(StrictSchema):
     team = _text(200, load_default=None)
 
 
+class ReleaseSchema(StrictSchema):
+    """A release from custody, planned (the prisoner record) or done (the release event). The
+    release date and discharge area decide the reconviction window and who picks the case up."""
+
+    status = fields.String(required=True, validate=validate.OneOf(["planned", "released"]))
+    releaseDate = fields.Date(required=True)
+    prison = _text(10, load_default=None, metadata={"example": "DNI"})
+    dischargeArea = _text(100, load_default=None)
+    legalStatus = _text(40, load_default=None)
+    sentenceStartDate = fields.Date(load_default=None)
+    conditionalReleaseDate = fields.Date(load_default=None)
+    licenceExpiryDate = fields.Date(load_default=None)
+    supervisionExpiryDate = fields.Date(load_default=None)
+    mostSeriousOffence = _text(300, load_default=None)
+    movementReasonCode = _text(10, load_default=None)
+
+
 DATA_SCHEMAS: dict[MessageType, type[Schema]] = {
     MessageType.CONVICTION: ConvictionSchema,
     MessageType.REFERRAL: ReferralSchema,
     MessageType.COHORT_MEMBERSHIP: CohortMembershipSchema,
+    MessageType.RELEASE: ReleaseSchema,
 }
 
 

@@ -52,6 +52,7 @@ class MessageType(StrEnum):
     REFERRAL = "referral"
     CONVICTION = "conviction"
     COHORT_MEMBERSHIP = "cohort-membership"
+    RELEASE = "release"
 
     @property
     def ce_type(self) -> str:
