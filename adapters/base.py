@@ -44,6 +44,7 @@ class CanonicalRecord:
     identifiers: tuple[SubjectRef, ...]
     data: dict[str, Any]
     person: PersonDetails = field(default_factory=PersonDetails)
+    recipient: str | None = None  # an agency id, where the native document names one
 
 
 @dataclass
