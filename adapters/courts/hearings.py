@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from adapters.base import CanonicalRecord, DocumentError, ParseResult, PersonDetails, RecordError
+from adapters.fields import FieldError, iso_date, obj, short_text, text
 from hub.domain.identifiers import InvalidIdentifier, canonical_cro, canonical_pnc
 from hub.domain.messages import SubjectRef
 from hub.domain.vocab import MessageType, SubjectScheme
@@ -36,13 +36,6 @@ def offence_flags(offence_code: str) -> list[str]:
     return sorted(flag for flag, codes in _statutes().items() if statute in codes)
 
 
-class _Bad(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
-
-
 def parse_hearing(raw: bytes) -> ParseResult:
     try:
         document = json.loads(raw)
@@ -54,8 +47,8 @@ def parse_hearing(raw: bytes) -> ParseResult:
     court = hearing.get("courtCentre") or {}
     if (
         not isinstance(court, dict)
-        or not _short_text(court.get("code"), 20)
-        or not _short_text(court.get("name"), 200)
+        or not short_text(court.get("code"), 20)
+        or not short_text(court.get("name"), 200)
     ):
         raise DocumentError("hearing.courtCentre needs a code (up to 20 characters) and a name")
     result = ParseResult()
@@ -66,7 +59,7 @@ def parse_hearing(raw: bytes) -> ParseResult:
         # Opaque: kept when it is text of a sensible length, dropped otherwise.
         urn = (
             urn_value.replace(" ", "").upper()
-            if isinstance(urn_value, str) and _short_text(urn_value, 40)
+            if isinstance(urn_value, str) and short_text(urn_value, 40)
             else ""
         )
         for defendant_index, defendant in enumerate(_list(case, "defendants")):
@@ -78,7 +71,7 @@ def parse_hearing(raw: bytes) -> ParseResult:
                 continue
             try:
                 records = _defendant(hearing, court, urn, defendant, label, where)
-            except _Bad as bad:
+            except FieldError as bad:
                 result.errors.append(RecordError(label, bad.field, bad.reason))
                 continue
             result.records.extend(records)
@@ -98,24 +91,24 @@ def _defendant(
         ("pncId", SubjectScheme.PNC, canonical_pnc),
         ("croNumber", SubjectScheme.CRO, canonical_cro),
     ):
-        value = _str(defendant.get(name), f"{where}.{name}")
+        value = text(defendant.get(name), f"{where}.{name}")
         if value:
             try:
                 identifiers.append(SubjectRef(scheme, canonical(value)))
             except InvalidIdentifier as error:
-                raise _Bad(f"{where}.{name}", str(error)) from None
+                raise FieldError(f"{where}.{name}", str(error)) from None
     at_person = f"{where}.personDefendant.personDetails"
-    person_defendant = _obj(defendant.get("personDefendant"), f"{where}.personDefendant")
-    details = _obj(person_defendant.get("personDetails"), at_person)
-    address = _obj(details.get("address"), f"{at_person}.address")
+    person_defendant = obj(defendant.get("personDefendant"), f"{where}.personDefendant")
+    details = obj(person_defendant.get("personDetails"), at_person)
+    address = obj(details.get("address"), f"{at_person}.address")
     person = PersonDetails(
-        first_name=_str(details.get("firstName"), f"{at_person}.firstName") or None,
-        last_name=_str(details.get("lastName"), f"{at_person}.lastName") or None,
-        date_of_birth=_date(details.get("dateOfBirth"), f"{at_person}.dateOfBirth"),
-        postcode=_str(address.get("postcode"), f"{at_person}.address.postcode").upper() or None,
+        first_name=text(details.get("firstName"), f"{at_person}.firstName") or None,
+        last_name=text(details.get("lastName"), f"{at_person}.lastName") or None,
+        date_of_birth=iso_date(details.get("dateOfBirth"), f"{at_person}.dateOfBirth"),
+        postcode=text(address.get("postcode"), f"{at_person}.address.postcode").upper() or None,
     )
     if not identifiers and not (person.last_name and person.date_of_birth):
-        raise _Bad(
+        raise FieldError(
             f"{where}.pncId", "no PNC ID or CRO number, and no name and date of birth to match on"
         )
     records = []
@@ -127,23 +120,23 @@ def _defendant(
         )
         if not convicted:
             continue  # acquitted, withdrawn, adjourned: nothing to share as a conviction
-        code = _str(offence.get("offenceCode"), f"{at}.offenceCode").upper()
+        code = text(offence.get("offenceCode"), f"{at}.offenceCode").upper()
         if not OFFENCE_CODE.match(code):
-            raise _Bad(f"{at}.offenceCode", "not a CJS offence code (e.g. TH68010)")
-        mode = MODES.get(_str(offence.get("modeOfTrial"), f"{at}.modeOfTrial").lower())
+            raise FieldError(f"{at}.offenceCode", "not a CJS offence code (e.g. TH68010)")
+        mode = MODES.get(text(offence.get("modeOfTrial"), f"{at}.modeOfTrial").lower())
         if mode is None:
-            raise _Bad(f"{at}.modeOfTrial", "expected Summary, Either Way or Indictable")
-        committed = _date(offence.get("startDate"), f"{at}.startDate")
-        conviction_date = _date(offence.get("convictionDate"), f"{at}.convictionDate") or next(
+            raise FieldError(f"{at}.modeOfTrial", "expected Summary, Either Way or Indictable")
+        committed = iso_date(offence.get("startDate"), f"{at}.startDate")
+        conviction_date = iso_date(offence.get("convictionDate"), f"{at}.convictionDate") or next(
             (
-                _date(r.get("orderedDate"), f"{at}.judicialResults.orderedDate")
+                iso_date(r.get("orderedDate"), f"{at}.judicialResults.orderedDate")
                 for r in results
                 if r.get("isConvictedResult")
             ),
             None,
         )
         if committed is None or conviction_date is None:
-            raise _Bad(
+            raise FieldError(
                 f"{at}.startDate" if committed is None else f"{at}.convictionDate", "missing"
             )
         final = next(
@@ -153,7 +146,7 @@ def _defendant(
         data: dict[str, Any] = {
             "offence": {
                 "code": code,
-                "title": (_str(offence.get("offenceTitle"), f"{at}.offenceTitle") or code)[:300],
+                "title": (text(offence.get("offenceTitle"), f"{at}.offenceTitle") or code)[:300],
                 "modeOfTrial": mode,
                 "committedOn": committed.isoformat(),
             },
@@ -163,14 +156,14 @@ def _defendant(
         }
         if final is not None:
             data["disposal"] = _disposal(final, f"{at}.judicialResults")
-        plea = _str(
-            _obj(offence.get("plea"), f"{at}.plea").get("pleaValue"), f"{at}.plea.pleaValue"
+        plea = text(
+            obj(offence.get("plea"), f"{at}.plea").get("pleaValue"), f"{at}.plea.pleaValue"
         ).lower()
         if plea in ("guilty", "not_guilty"):
             data["plea"] = plea
         if urn:
             data["caseUrn"] = urn
-        if _short_text(hearing.get("id"), 100):
+        if short_text(hearing.get("id"), 100):
             data["hearingId"] = hearing["id"]
         records.append(
             CanonicalRecord(
@@ -186,13 +179,13 @@ def _defendant(
 
 
 def _disposal(result: dict[str, Any], at: str) -> dict[str, Any]:
-    label = _str(result.get("label"), f"{at}.label") or _str(
+    label = text(result.get("label"), f"{at}.label") or text(
         result.get("resultText"), f"{at}.resultText"
     )
     disposal: dict[str, Any] = {"label": label[:200] or "Sentence"}
-    if _short_text(result.get("cjsCode"), 10):
+    if short_text(result.get("cjsCode"), 10):
         disposal["cjsCode"] = result["cjsCode"]
-    duration = _obj(result.get("durationElement"), f"{at}.durationElement")
+    duration = obj(result.get("durationElement"), f"{at}.durationElement")
     value = duration.get("primaryDurationValue")
     if (
         duration.get("primaryDurationUnit") in ("D", "W", "M", "Y")
@@ -212,35 +205,6 @@ def _list(parent: dict[str, Any], name: str, field: str | None = None) -> list[d
     value = parent.get(name) or []
     if not isinstance(value, list):
         if field is not None:
-            raise _Bad(field, "must be a list")
+            raise FieldError(field, "must be a list")
         raise DocumentError(f"{name} must be a list")
     return [item for item in value if isinstance(item, dict)]
-
-
-def _short_text(value: Any, limit: int) -> bool:
-    return isinstance(value, str) and 0 < len(value.strip()) <= limit
-
-
-def _obj(value: Any, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _Bad(field, "must be an object")
-    return value
-
-
-def _str(value: Any, field: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _Bad(field, "must be text")
-    return value.strip()
-
-
-def _date(value: Any, field: str) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise _Bad(field, "not a date: expected YYYY-MM-DD") from None

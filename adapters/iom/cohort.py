@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import BinaryIO
 
 from adapters.base import CanonicalRecord, DocumentError, ParseResult, PersonDetails, RecordError
+from adapters.fields import FieldError
 from hub.domain.identifiers import InvalidIdentifier, canonical_pnc
 from hub.domain.messages import SubjectRef
 from hub.domain.vocab import MessageType, SubjectScheme
@@ -32,13 +33,6 @@ COLUMNS = (
 )
 CATEGORIES = {"fixed", "flex", "free"}
 STATUSES = {"adopted", "deselected"}
-
-
-class _Bad(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 def parse_cohort(stream: BinaryIO | bytes) -> ParseResult:
@@ -64,7 +58,7 @@ def parse_cohort(stream: BinaryIO | bytes) -> ParseResult:
                 continue
             try:
                 record = _record(label, values)
-            except _Bad as bad:
+            except FieldError as bad:
                 result.errors.append(RecordError(label, bad.field, bad.reason))
                 continue
             if record.event_id in seen:
@@ -93,16 +87,16 @@ def _record(label: str, values: dict[str, str]) -> CanonicalRecord:
     try:
         pnc = canonical_pnc(values["pnc"])
     except InvalidIdentifier as error:
-        raise _Bad("pnc", str(error)) from None
+        raise FieldError("pnc", str(error)) from None
     category = values["iom_category"].strip().lower()
     if category not in CATEGORIES:
-        raise _Bad("iom_category", "expected Fixed, Flex or Free")
+        raise FieldError("iom_category", "expected Fixed, Flex or Free")
     status = values["status"].strip().lower()
     if status not in STATUSES:
-        raise _Bad("status", "expected Adopted or Deselected")
+        raise FieldError("status", "expected Adopted or Deselected")
     group = values["offender_group"].strip()
     if not group or len(group) > 50:
-        raise _Bad("offender_group", "expected a group such as SAC, DA or Violence")
+        raise FieldError("offender_group", "expected a group such as SAC, DA or Violence")
     adopted_on = _date(values["adopted_on"], "adopted_on")
     data = {
         "status": status,
@@ -131,4 +125,4 @@ def _date(value: str, field: str) -> date:
     try:
         return datetime.strptime(value.strip(), "%d/%m/%Y").date()
     except ValueError:
-        raise _Bad(field, "not a date: expected DD/MM/YYYY") from None
+        raise FieldError(field, "not a date: expected DD/MM/YYYY") from None

@@ -8,10 +8,11 @@ temporary absences and releases to hospital are acknowledged and not treated as 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from adapters.base import CanonicalRecord, DocumentError, ParseResult, PersonDetails, RecordError
+from adapters.fields import FieldError, iso_date, obj, text
 from hub.domain.identifiers import (
     InvalidIdentifier,
     canonical_cro,
@@ -22,13 +23,6 @@ from hub.domain.messages import SubjectRef
 from hub.domain.vocab import MessageType, SubjectScheme
 
 RELEASED_EVENT = "prison-offender-events.prisoner.released"
-
-
-class _Bad(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 def _load(raw: bytes) -> dict[str, Any]:
@@ -48,8 +42,8 @@ def parse_release_event(raw: bytes) -> ParseResult:
     if event.get("eventType") != RELEASED_EVENT:
         raise DocumentError(f"eventType must be {RELEASED_EVENT}")
     try:
-        info = _obj(event.get("additionalInformation"), "additionalInformation")
-        reason = _str(info.get("reason"), "additionalInformation.reason").upper()
+        info = obj(event.get("additionalInformation"), "additionalInformation")
+        reason = text(info.get("reason"), "additionalInformation.reason").upper()
         noms = _noms(info.get("nomsNumber"), "additionalInformation.nomsNumber")
         occurred = _timestamp(event.get("occurredAt"), "occurredAt")
         if reason != "RELEASED":
@@ -61,11 +55,11 @@ def parse_release_event(raw: bytes) -> ParseResult:
                 )
             )
             return result
-        prison = _str(info.get("prisonId"), "additionalInformation.prisonId")
-        movement = _str(
+        prison = text(info.get("prisonId"), "additionalInformation.prisonId")
+        movement = text(
             info.get("nomisMovementReasonCode"), "additionalInformation.nomisMovementReasonCode"
         )
-    except _Bad as bad:
+    except FieldError as bad:
         result.errors.append(RecordError(label, bad.field, bad.reason))
         return result
     data: dict[str, Any] = {"status": "released", "releaseDate": occurred.date().isoformat()}
@@ -97,22 +91,24 @@ def parse_prisoner(raw: bytes) -> ParseResult:
             ("pncNumber", SubjectScheme.PNC, canonical_pnc),
             ("croNumber", SubjectScheme.CRO, canonical_cro),
         ):
-            value = _str(prisoner.get(name), name)
+            value = text(prisoner.get(name), name)
             if value:
                 try:
                     identifiers.append(SubjectRef(scheme, canonical(value)))
                 except InvalidIdentifier as error:
-                    raise _Bad(name, str(error)) from None
-        release_date = _date(prisoner.get("releaseDate"), "releaseDate")
+                    raise FieldError(name, str(error)) from None
+        release_date = iso_date(prisoner.get("releaseDate"), "releaseDate")
         if release_date is None:
-            raise _Bad("releaseDate", "missing: a prisoner record tells the hub about a release")
+            raise FieldError(
+                "releaseDate", "missing: a prisoner record tells the hub about a release"
+            )
         data: dict[str, Any] = {"status": "planned", "releaseDate": release_date.isoformat()}
         for source, target, limit in (
             ("dischargeArea", "dischargeArea", 100),
             ("legalStatus", "legalStatus", 40),
             ("mostSeriousOffence", "mostSeriousOffence", 300),
         ):
-            value = _str(prisoner.get(source), source)
+            value = text(prisoner.get(source), source)
             if value:
                 data[target] = value[:limit]
         for source, target in (
@@ -121,15 +117,15 @@ def parse_prisoner(raw: bytes) -> ParseResult:
             ("licenceExpiryDate", "licenceExpiryDate"),
             ("topupSupervisionExpiryDate", "supervisionExpiryDate"),
         ):
-            when = _date(prisoner.get(source), source)
+            when = iso_date(prisoner.get(source), source)
             if when is not None:
                 data[target] = when.isoformat()
         person = PersonDetails(
-            first_name=_str(prisoner.get("firstName"), "firstName") or None,
-            last_name=_str(prisoner.get("lastName"), "lastName") or None,
-            date_of_birth=_date(prisoner.get("dateOfBirth"), "dateOfBirth"),
+            first_name=text(prisoner.get("firstName"), "firstName") or None,
+            last_name=text(prisoner.get("lastName"), "lastName") or None,
+            date_of_birth=iso_date(prisoner.get("dateOfBirth"), "dateOfBirth"),
         )
-    except _Bad as bad:
+    except FieldError as bad:
         result.errors.append(RecordError(label, bad.field, bad.reason))
         return result
     result.records.append(
@@ -147,41 +143,17 @@ def parse_prisoner(raw: bytes) -> ParseResult:
 
 def _noms(value: Any, field: str) -> str:
     try:
-        return canonical_noms(_str(value, field))
+        return canonical_noms(text(value, field))
     except InvalidIdentifier as error:
-        raise _Bad(field, str(error)) from None
-
-
-def _obj(value: Any, field: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Bad(field, "must be an object")
-    return value
-
-
-def _str(value: Any, field: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _Bad(field, "must be text")
-    return value.strip()
-
-
-def _date(value: Any, field: str) -> date | None:
-    text = _str(value, field)
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise _Bad(field, "not a date: expected YYYY-MM-DD") from None
+        raise FieldError(field, str(error)) from None
 
 
 def _timestamp(value: Any, field: str) -> datetime:
-    text = _str(value, field)
+    raw = text(value, field)
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise _Bad(field, "not a timestamp: expected ISO 8601 with an offset") from None
+        raise FieldError(field, "not a timestamp: expected ISO 8601 with an offset") from None
     if moment.tzinfo is None:
-        raise _Bad(field, "the timestamp needs an offset (e.g. +00:00)")
+        raise FieldError(field, "the timestamp needs an offset (e.g. +00:00)")
     return moment
