@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from datetime import date
 
+from hub.domain.vocab import SubjectScheme
+
 ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"  # 23 letters: no I, O or S
 
 
@@ -88,3 +90,22 @@ def canonical_noms(text: str) -> str:
     if not _NOMS.match(value):
         raise InvalidIdentifier("prison number", "expected e.g. A1234BC")
     return value
+
+
+_HUB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def canonical_hub(text: str) -> str:
+    value = text.strip().lower()
+    if not _HUB_ID.match(value):
+        raise InvalidIdentifier("hub id", "expected a UUID")
+    return value
+
+
+CANONICAL: dict[SubjectScheme, Callable[[str], str]] = {
+    SubjectScheme.PNC: canonical_pnc,
+    SubjectScheme.CRO: canonical_cro,
+    SubjectScheme.CRN: canonical_crn,
+    SubjectScheme.NOMS: canonical_noms,
+    SubjectScheme.HUB: canonical_hub,
+}

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.domain.identifiers import (
-    InvalidIdentifier,
-    canonical_crn,
-    canonical_cro,
-    canonical_noms,
-    canonical_pnc,
-)
+from hub.domain.identifiers import CANONICAL
 from hub.domain.vocab import MessageType, Purpose, SubjectScheme
-
-_HUB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def _canonical_hub(text: str) -> str:
-    value = text.strip().lower()
-    if not _HUB_ID.match(value):
-        raise InvalidIdentifier("hub id", "expected a UUID")
-    return value
-
-
-CANONICAL = {
-    SubjectScheme.PNC: canonical_pnc,
-    SubjectScheme.CRO: canonical_cro,
-    SubjectScheme.CRN: canonical_crn,
-    SubjectScheme.NOMS: canonical_noms,
-    SubjectScheme.HUB: _canonical_hub,
-}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,16 +13,10 @@ from hypothesis import strategies as st
 from adapters.base import DocumentError
 from adapters.courts import parse_hearing
 from adapters.courts.hearings import offence_flags
-from hub.api.schemas import load_envelope
 from hub.domain.messages import SubjectRef
+from tests.support.adapters import EXAMPLES, as_message
 
-EXAMPLE = (
-    Path(__file__).resolve().parents[4]
-    / "shared"
-    / "formats"
-    / "examples"
-    / "courts-hearing-resulted.json"
-)
+EXAMPLE = EXAMPLES / "courts-hearing-resulted.json"
 
 
 def example() -> dict[str, Any]:
@@ -71,17 +64,7 @@ def test_the_published_example() -> None:
         "hearingId": "6f1c8a52-3d0b-4f5e-9b1a-2b7c4e9d0a11",
     }
     # The record is a valid canonical conviction as it stands.
-    envelope = load_envelope(
-        {
-            "specversion": "1.0",
-            "id": record.event_id,
-            "source": "courts-sheffield",
-            "type": "uk.gov.justice.hub.conviction.v1",
-            "subject": str(record.identifiers[0]),
-            "purpose": "case_management",
-            "data": record.data,
-        }
-    )
+    envelope = as_message(record, "courts-sheffield")
     assert envelope.data == record.data
 
 
@@ -211,16 +194,6 @@ def _records_or_own_error(raw: bytes) -> None:
     for record in result.records:
         assert record.identifiers or record.person.last_name
         # Every record is a valid canonical conviction.
-        load_envelope(
-            {
-                "specversion": "1.0",
-                "id": record.event_id[:200],
-                "source": "courts-sheffield",
-                "type": "uk.gov.justice.hub.conviction.v1",
-                "subject": str(record.identifiers[0]) if record.identifiers else "crn:X000000",
-                "purpose": "case_management",
-                "data": record.data,
-            }
-        )
+        as_message(record, "courts-sheffield")
     for problem in result.errors + result.skipped:
         assert problem.record.startswith("defendant ") and problem.field and problem.reason

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,10 +11,10 @@ from hypothesis import strategies as st
 from adapters.base import DocumentError
 from adapters.csvsafe import neutralise, to_csv
 from adapters.iom import parse_cohort
-from hub.api.schemas import load_envelope
 from hub.domain.identifiers import canonical_pnc
+from tests.support.adapters import EXAMPLES, as_message
 
-EXAMPLE = Path(__file__).resolve().parents[4] / "shared" / "formats" / "examples" / "iom-cohort.csv"
+EXAMPLE = EXAMPLES / "iom-cohort.csv"
 HEADER = "pnc,surname,forenames,date_of_birth,iom_category,status,offender_group,adopted_on,iom_officer,team"
 
 
@@ -42,17 +41,7 @@ def test_the_published_example() -> None:
     assert str(second.person.date_of_birth) == "1979-02-03"
     assert result.records[2].data["status"] == "deselected"
     for record in result.records:  # each is a valid canonical message as it stands
-        load_envelope(
-            {
-                "specversion": "1.0",
-                "id": record.event_id,
-                "source": "iom-sheffield",
-                "type": "uk.gov.justice.hub.cohort-membership.v1",
-                "subject": str(record.identifiers[0]),
-                "purpose": "case_management",
-                "data": record.data,
-            }
-        )
+        as_message(record, "iom-sheffield")
 
 
 def test_crlf_quoted_commas_and_a_stream() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,27 +11,11 @@ from hypothesis import strategies as st
 
 from adapters.base import DocumentError
 from adapters.prison import parse_prisoner, parse_release_event
-from hub.api.schemas import load_envelope
-
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "formats" / "examples"
+from tests.support.adapters import EXAMPLES, as_message
 
 
 def _example(name: str) -> dict[str, Any]:
     return json.loads((EXAMPLES / name).read_text())
-
-
-def _as_message(record: Any) -> Any:
-    return load_envelope(
-        {
-            "specversion": "1.0",
-            "id": record.event_id[:200],
-            "source": "prison-doncaster",
-            "type": "uk.gov.justice.hub.release.v1",
-            "subject": str(record.identifiers[0]),
-            "purpose": "resettlement",
-            "data": record.data,
-        }
-    )
 
 
 def test_the_published_release_event() -> None:
@@ -47,7 +30,7 @@ def test_the_published_release_event() -> None:
         "movementReasonCode": "CR",
     }
     assert record.event_id == "prison-released:A4821DC:2025-11-20T09:05:00+00:00"
-    assert _as_message(record).data == record.data
+    assert as_message(record, "prison-doncaster", "resettlement").data == record.data
 
 
 def test_the_published_prisoner_record() -> None:
@@ -70,7 +53,7 @@ def test_the_published_prisoner_record() -> None:
         "supervisionExpiryDate": "2026-11-19",
     }
     assert record.person.last_name == "Hargreaves"
-    assert _as_message(record).data == record.data
+    assert as_message(record, "prison-doncaster", "resettlement").data == record.data
 
 
 @pytest.mark.parametrize(
@@ -142,7 +125,7 @@ def test_any_prisoner_record_gives_a_valid_record_or_a_named_error(change: dict[
     result = parse_prisoner(json.dumps(prisoner).encode())
     assert len(result.records) + len(result.errors) == 1
     for record in result.records:
-        _as_message(record)
+        as_message(record, "prison-doncaster", "resettlement")
 
 
 @given(
@@ -161,4 +144,4 @@ def test_any_release_event_gives_a_valid_record_or_the_adapters_own_error(
     result = parse_release_event(json.dumps(event).encode())
     assert len(result.records) + len(result.errors) + len(result.skipped) == 1
     for record in result.records:
-        _as_message(record)
+        as_message(record, "prison-doncaster", "resettlement")

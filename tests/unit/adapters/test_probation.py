@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,34 +10,13 @@ from marshmallow import ValidationError
 
 from adapters.base import DocumentError
 from adapters.probation import parse_referral
-from hub.api.schemas import load_envelope
+from tests.support.adapters import EXAMPLES, as_message
 
-EXAMPLE = (
-    Path(__file__).resolve().parents[4]
-    / "shared"
-    / "formats"
-    / "examples"
-    / "probation-referral.json"
-)
+EXAMPLE = EXAMPLES / "probation-referral.json"
 
 
 def _form() -> dict[str, Any]:
     return json.loads(EXAMPLE.read_text())
-
-
-def _as_message(record: Any) -> Any:
-    return load_envelope(
-        {
-            "specversion": "1.0",
-            "id": record.event_id,
-            "source": "probation-south-yorkshire",
-            "type": "uk.gov.justice.hub.referral.v1",
-            "subject": str(record.identifiers[0]),
-            "purpose": "resettlement",
-            "recipient": record.recipient,
-            "data": record.data,
-        }
-    )
 
 
 def test_the_published_referral() -> None:
@@ -47,7 +25,7 @@ def test_the_published_referral() -> None:
     assert [str(i) for i in record.identifiers] == ["crn:D123456", "noms:A4821DC"]
     assert record.recipient == "provider-doncaster-alliance"
     assert "referredTo" not in record.data
-    envelope = _as_message(record)
+    envelope = as_message(record, "probation-south-yorkshire", "resettlement")
     assert envelope.recipient == "provider-doncaster-alliance"
     assert envelope.data["routes"] == form["routes"]
     assert envelope.data["riskOfSeriousHarm"] == "MEDIUM" and envelope.data["pathway"] == 2
@@ -75,7 +53,7 @@ def test_the_canonical_schema_still_checks_the_content() -> None:
     form["routes"][0]["route"] = "astrology"
     [record] = parse_referral(json.dumps(form).encode()).records
     with pytest.raises(ValidationError) as info:
-        _as_message(record)
+        as_message(record, "probation-south-yorkshire", "resettlement")
     assert "route" in json.dumps(info.value.messages)
 
 
