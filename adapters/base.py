@@ -7,9 +7,10 @@ the hub's canonical types (`hub.domain`), never on Flask or the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import IO, Any
 
 from hub.domain.messages import SubjectRef
 from hub.domain.vocab import MessageType
@@ -52,3 +53,26 @@ class ParseResult:
     records: list[CanonicalRecord] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     skipped: list[RecordError] = field(default_factory=list)  # not errors: nothing to share
+
+
+class NotRenderable(ValueError):
+    """The agency has no native form for this message type: the canonical form is the answer."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A canonical message in an agency's own shape, for delivery to that agency."""
+
+    media_type: str  # "application/json" or "text/csv; charset=utf-8"
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Document:
+    """One native document an agency sends: `POST /v1/adapters/{agency_kind}/{name}`."""
+
+    agency_kind: str
+    name: str
+    media_type: str  # what the endpoint expects: "application/json" or "text/csv"
+    parse: Callable[[IO[bytes]], ParseResult]
+    title: str  # for people: "a resulted hearing (HMCTS Common Platform)"

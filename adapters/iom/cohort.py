@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import BinaryIO
+from typing import IO
 
 from adapters.base import CanonicalRecord, DocumentError, ParseResult, PersonDetails, RecordError
 from adapters.fields import FieldError
@@ -35,7 +35,7 @@ CATEGORIES = {"fixed", "flex", "free"}
 STATUSES = {"adopted", "deselected"}
 
 
-def parse_cohort(stream: BinaryIO | bytes) -> ParseResult:
+def parse_cohort(stream: IO[bytes] | bytes) -> ParseResult:
     binary = io.BytesIO(stream) if isinstance(stream, bytes) else stream
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
     reader = csv.reader(text, strict=True)
@@ -98,6 +98,9 @@ def _record(label: str, values: dict[str, str]) -> CanonicalRecord:
     if not group or len(group) > 50:
         raise FieldError("offender_group", "expected a group such as SAC, DA or Violence")
     adopted_on = _date(values["adopted_on"], "adopted_on")
+    # The PNC ID identifies the person: a blank date of birth (as in the rows the hub itself
+    # renders, which carry no personal details) is no reason to refuse the row.
+    born = values["date_of_birth"].strip()
     data = {
         "status": status,
         "category": category,
@@ -116,7 +119,7 @@ def _record(label: str, values: dict[str, str]) -> CanonicalRecord:
         person=PersonDetails(
             first_name=values["forenames"].strip() or None,
             last_name=values["surname"].strip() or None,
-            date_of_birth=_date(values["date_of_birth"], "date_of_birth"),
+            date_of_birth=_date(born, "date_of_birth") if born else None,
         ),
     )
 

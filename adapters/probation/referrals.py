@@ -1,10 +1,12 @@
 """The pre-release referral form, probation to the provider (seed 000, lines 464-484), to the
-canonical `referral`. The native form is close to canonical: the adapter checks identifiers,
-lifts `referredTo` into the recipient and leaves the rest to the canonical schema's checks."""
+canonical `referral`, and back. The native form is close to canonical: the adapter checks
+identifiers, lifts `referredTo` into the recipient and leaves the rest to the canonical schema's
+checks."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from adapters.base import CanonicalRecord, DocumentError, ParseResult, RecordError
@@ -74,3 +76,15 @@ def parse_referral(raw: bytes) -> ParseResult:
         )
     )
     return result
+
+
+def referral_form(data: dict[str, Any], identifiers: Mapping[str, str]) -> dict[str, Any]:
+    """A canonical referral (or the fields of it a recipient may see) as the form. `referredTo` is
+    the message's recipient, which is not in `data`: the form is delivered to that agency."""
+    form: dict[str, Any] = {}
+    for name, scheme in (("crn", SubjectScheme.CRN), ("nomsNumber", SubjectScheme.NOMS)):
+        value = data.get(name) or identifiers.get(scheme)
+        if value:
+            form[name] = value
+    form.update((name, data[name]) for name in FIELDS if data.get(name) is not None)
+    return form

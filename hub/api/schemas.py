@@ -44,6 +44,15 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+class StrictBoolean(fields.Boolean):
+    """`true` or `false` only: not 1, "yes" or "on", which marshmallow's Boolean accepts."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class OffenceSchema(StrictSchema):
     code = fields.String(
         required=True,
@@ -129,12 +138,26 @@ class OfficerSchema(StrictSchema):
     team = _text(200, load_default=None)
 
 
-class ReferralSchema(StrictSchema):
-    """The pre-release referral form, probation to provider (seed 000, lines 464-484)."""
+class RoutedSchema(StrictSchema):
+    """A schema naming reoffending routes, which are configured per deployment (the seven-route or
+    the ten-route list), so each instance is built with the routes it accepts."""
 
     def __init__(self, *args: Any, routes: tuple[str, ...] = DEFAULT_ROUTES, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.allowed_routes = routes
+
+    def _check_routes(self, items: list[dict[str, Any]]) -> None:
+        errors = {
+            i: {"route": [f"not a configured reoffending route: {item['route']!r}"]}
+            for i, item in enumerate(items)
+            if item["route"] not in self.allowed_routes
+        }
+        if errors:
+            raise ValidationError(errors)
+
+
+class ReferralSchema(RoutedSchema):
+    """The pre-release referral form, probation to provider (seed 000, lines 464-484)."""
 
     crn = fields.String(validate=validate.Regexp(r"^[A-Z]\d{6}$"), load_default=None)
     nomsNumber = fields.String(validate=validate.Regexp(r"^[A-Z]\d{4}[A-Z]{2}$"), load_default=None)
@@ -149,13 +172,7 @@ class ReferralSchema(StrictSchema):
 
     @validates("routes")
     def _known_routes(self, value: list[dict[str, Any]], **_: Any) -> None:
-        errors = {
-            i: {"route": [f"not a configured reoffending route: {item['route']!r}"]}
-            for i, item in enumerate(value)
-            if item["route"] not in self.allowed_routes
-        }
-        if errors:
-            raise ValidationError(errors)
+        self._check_routes(value)
 
 
 class CohortMembershipSchema(StrictSchema):
@@ -188,11 +205,224 @@ class ReleaseSchema(StrictSchema):
     movementReasonCode = _text(10, load_default=None)
 
 
+class CaseRegistrationSchema(StrictSchema):
+    """One active nDelius registration, its code passed through as nDelius has it (the RoSH, MAPPA
+    and IOM ones are also read into the case summary's own fields)."""
+
+    code = _text(20, required=True, metadata={"example": "RCCO"})
+    description = _text(200, load_default=None, metadata={"example": "Child concerns"})
+    startDate = fields.Date(load_default=None)
+
+
+class MappaSchema(StrictSchema):
+    """MAPPA: the category of offender (1 to 3) and the level of management (1 to 3)."""
+
+    category = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2, 3]))
+    level = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2, 3]))
+
+
+class IomNominalSchema(StrictSchema):
+    """The person is an IOM nominal (nDelius registration `IIOM`), with its category if given."""
+
+    category = _text(10, load_default=None, metadata={"example": "I3"})
+
+
+class RiskSummarySchema(StrictSchema):
+    """The OASys risk of serious harm summary, in the assessor's words. `riskInCommunity` maps a
+    risk level to the groups at that level of risk."""
+
+    whoIsAtRisk = _text(4000, load_default=None)
+    natureOfRisk = _text(4000, load_default=None)
+    riskImminence = _text(4000, load_default=None)
+    riskIncreaseFactors = _text(4000, load_default=None)
+    riskMitigationFactors = _text(4000, load_default=None)
+    riskInCommunity = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(RISK_LEVELS)),
+        values=fields.List(_text(100), validate=validate.Length(min=1, max=20)),
+        load_default=None,
+        metadata={"example": {"MEDIUM": ["Staff", "Public"], "LOW": ["Known adult"]}},
+    )
+
+
+class PredictorsSchema(StrictSchema):
+    """Reoffending predictors: OGRS3 (two-year, percent) and RSR (serious reoffending)."""
+
+    ogrs3TwoYear = fields.Integer(strict=True, validate=validate.Range(0, 100), load_default=None)
+    rsrPercentage = fields.Float(validate=validate.Range(0, 100), load_default=None)
+    rsrLevel = fields.String(validate=validate.OneOf(["LOW", "MEDIUM", "HIGH"]), load_default=None)
+
+
+class TeamSchema(StrictSchema):
+    code = _text(20, required=True, metadata={"example": "N07DON"})
+    description = _text(200, load_default=None)
+
+
+class CommunityManagerSchema(StrictSchema):
+    """Who holds the case in probation: the person to call about it."""
+
+    code = _text(20, load_default=None, metadata={"example": "N07A061"})
+    name = _text(200, load_default=None)
+    email = fields.Email(load_default=None)
+    team = fields.Nested(TeamSchema, load_default=None)
+
+
+class TriggerSchema(StrictSchema):
+    """A risk trigger set at allocation: a change in circumstances the provider must report."""
+
+    code = _text(40, required=True, metadata={"example": "ACCOM_LOSS"})
+    description = _text(500, load_default=None)
+    setOn = fields.Date(load_default=None)
+
+
+class CaseSummarySchema(StrictSchema):
+    """Probation's summary of a case (nDelius and OASys): risk of serious harm, MAPPA and IOM
+    status, active registrations, the risk summary, predictors, who manages the case and the risk
+    triggers set at allocation. The person's identifiers travel in the envelope's subject."""
+
+    roshLevel = fields.String(validate=validate.OneOf(RISK_LEVELS), load_default=None)
+    mappa = fields.Nested(MappaSchema, allow_none=True, load_default=None)
+    iomNominal = fields.Nested(IomNominalSchema, allow_none=True, load_default=None)
+    registrations = fields.List(
+        fields.Nested(CaseRegistrationSchema), validate=validate.Length(max=100), load_default=None
+    )
+    riskSummary = fields.Nested(RiskSummarySchema, load_default=None)
+    predictors = fields.Nested(PredictorsSchema, load_default=None)
+    communityManager = fields.Nested(CommunityManagerSchema, load_default=None)
+    triggers = fields.List(
+        fields.Nested(TriggerSchema), validate=validate.Length(max=50), load_default=None
+    )
+
+
+class NeedSchema(StrictSchema):
+    route = fields.String(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(["none", "some", "severe"]))
+    notes = _text(2000, load_default=None)
+
+
+class NeedsAssessmentSchema(RoutedSchema):
+    """The provider's assessment of the person's needs, route by reoffending route."""
+
+    assessedOn = fields.Date(required=True)
+    needs = fields.List(
+        fields.Nested(NeedSchema), required=True, validate=validate.Length(min=1, max=20)
+    )
+
+    @validates("needs")
+    def _known_routes(self, value: list[dict[str, Any]], **_: Any) -> None:
+        self._check_routes(value)
+
+
+class RagRatingSchema(StrictSchema):
+    """The provider's RAG rating of the case; `red_not_engaging` is red because the person does
+    not engage, which probation may need to act on."""
+
+    rating = fields.String(
+        required=True, validate=validate.OneOf(["red_not_engaging", "red", "amber", "green"])
+    )
+    ratedOn = fields.Date(required=True)
+    reason = _text(2000, load_default=None)
+
+
+class EngagementSchema(StrictSchema):
+    """One contact the provider arranged, and whether the person came."""
+
+    contactOn = fields.Date(required=True)
+    method = fields.String(
+        required=True, validate=validate.OneOf(["face_to_face", "phone", "other"])
+    )
+    attended = StrictBoolean(required=True)
+
+
+class RiskEscalationSchema(StrictSchema):
+    """The provider's notice to probation that risk may be rising: a trigger set at allocation
+    has fired (its code), or something else has (`other`)."""
+
+    triggerCode = _text(40, required=True, metadata={"example": "ACCOM_LOSS"})
+    observedOn = fields.Date(required=True)
+    description = _text(4000, required=True)
+    urgency = fields.String(
+        required=True, validate=validate.OneOf(["routine", "urgent", "immediate"])
+    )
+
+
+class CaseManagerSchema(StrictSchema):
+    name = _text(200, required=True)
+    email = fields.Email(required=True)
+
+
+class HandoverSchema(StrictSchema):
+    """The case moving from one case manager to another (ownership moves with it)."""
+
+    on = fields.Date(required=True)
+    from_ = fields.Nested(CaseManagerSchema, required=True, data_key="from")
+    to = fields.Nested(CaseManagerSchema, required=True)
+
+
+class ConsentEvidenceSchema(StrictSchema):
+    """Where the signed form is kept, and its SHA-256 (lower-case hex), so the form can be shown to
+    be the one the consent was recorded from."""
+
+    documentRef = _text(300, required=True, metadata={"example": "CMS/consent/A4821DC.pdf"})
+    sha256 = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[0-9a-f]{64}$", error="expected 64 lower-case hex digits"),
+    )
+
+
+AGENCY_OR_KIND = validate.Regexp(
+    r"^[a-z][a-z0-9_-]{0,63}$", error="expected an agency kind or agency id"
+)
+
+
+class ConsentSchema(StrictSchema):
+    """The person's consent to share, with the scope the source forms lacked: whom it covers, for
+    which purposes, what the person refused, until when, and the evidence."""
+
+    signedOn = fields.Date(required=True)
+    validUntil = fields.Date(load_default=None)
+    recipients = fields.List(
+        fields.String(validate=AGENCY_OR_KIND),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+    )
+    purposes = fields.List(
+        fields.String(validate=validate.OneOf([p.value for p in Purpose])),
+        required=True,
+        validate=validate.Length(min=1, max=len(Purpose)),
+    )
+    exclusions = fields.List(_text(100), validate=validate.Length(max=50), load_default=list)
+    evidence = fields.Nested(ConsentEvidenceSchema, required=True)
+
+    @validates_schema
+    def _dates(self, data: dict[str, Any], **_: Any) -> None:
+        if (
+            data.get("validUntil")
+            and data.get("signedOn")
+            and data["validUntil"] < data["signedOn"]
+        ):
+            raise ValidationError("cannot precede the date it was signed", "validUntil")
+
+
+class ConsentWithdrawnSchema(StrictSchema):
+    """The person withdrew consent: from this date nothing more is shared on consent alone."""
+
+    withdrawnOn = fields.Date(required=True)
+    evidence = fields.Nested(ConsentEvidenceSchema, load_default=None)
+
+
 DATA_SCHEMAS: dict[MessageType, type[Schema]] = {
     MessageType.CONVICTION: ConvictionSchema,
     MessageType.REFERRAL: ReferralSchema,
     MessageType.COHORT_MEMBERSHIP: CohortMembershipSchema,
     MessageType.RELEASE: ReleaseSchema,
+    MessageType.CASE_SUMMARY: CaseSummarySchema,
+    MessageType.NEEDS_ASSESSMENT: NeedsAssessmentSchema,
+    MessageType.RAG_RATING: RagRatingSchema,
+    MessageType.ENGAGEMENT: EngagementSchema,
+    MessageType.RISK_ESCALATION: RiskEscalationSchema,
+    MessageType.HANDOVER: HandoverSchema,
+    MessageType.CONSENT: ConsentSchema,
+    MessageType.CONSENT_WITHDRAWN: ConsentWithdrawnSchema,
 }
 
 
@@ -241,7 +471,7 @@ def _envelope_schema() -> EnvelopeSchema:
 @cache
 def _data_schema(message_type: MessageType, routes: tuple[str, ...]) -> Schema:
     schema_cls = DATA_SCHEMAS[message_type]
-    return schema_cls(routes=routes) if schema_cls is ReferralSchema else schema_cls()
+    return schema_cls(routes=routes) if issubclass(schema_cls, RoutedSchema) else schema_cls()
 
 
 def _without_nulls(value: Any) -> Any:
@@ -354,3 +584,11 @@ class TokenResponseSchema(Schema):
     token_type = fields.String(metadata={"example": "Bearer"})
     expires_in = fields.Integer()
     scope = fields.String()
+
+
+def load_data(
+    message_type: MessageType, data: Any, routes: tuple[str, ...] = DEFAULT_ROUTES
+) -> dict[str, Any]:
+    """Validate one message's `data` against its canonical schema (ValidationError if not)."""
+    loaded: dict[str, Any] = _data_schema(message_type, routes).load(data)
+    return loaded

@@ -40,10 +40,11 @@ class Scope(StrEnum):
     MESSAGES_SEND = "messages:send"
     MESSAGES_READ = "messages:read"
     INBOX_READ = "inbox:read"
+    SUBJECTS_READ = "subjects:read"
 
     @classmethod
     def default_for_agency(cls) -> list[Scope]:
-        return [cls.MESSAGES_SEND, cls.MESSAGES_READ, cls.INBOX_READ]
+        return [cls.MESSAGES_SEND, cls.MESSAGES_READ, cls.INBOX_READ, cls.SUBJECTS_READ]
 
 
 class MessageType(StrEnum):
@@ -53,6 +54,14 @@ class MessageType(StrEnum):
     CONVICTION = "conviction"
     COHORT_MEMBERSHIP = "cohort-membership"
     RELEASE = "release"
+    CASE_SUMMARY = "case-summary"
+    NEEDS_ASSESSMENT = "needs-assessment"
+    RAG_RATING = "rag-rating"
+    ENGAGEMENT = "engagement"
+    RISK_ESCALATION = "risk-escalation"
+    HANDOVER = "handover"
+    CONSENT = "consent"
+    CONSENT_WITHDRAWN = "consent-withdrawn"
 
     @property
     def ce_type(self) -> str:
@@ -108,6 +117,17 @@ class AuditAction(StrEnum):
     CLIENT_ADDED = "client.added"
     CLIENT_DISABLED = "client.disabled"
     USER_ADDED = "user.added"
+    DOCUMENT_RECEIVED = "document.received"
+    RECORD_REJECTED = "record.rejected"
+    SUBJECT_CREATED = "subject.created"
+    SUBJECT_IDENTIFIER_LINKED = "subject.identifier_linked"
+    SUBJECT_MERGED = "subject.merged"
+    SUBJECT_UNMERGED = "subject.unmerged"
+    SUBJECT_RECORD_CHANGED = "subject.record_changed"
+    SUBJECT_RESOLVED = "subject.resolved"
+    SUBJECT_READ = "subject.read"
+    IDENTITY_REVIEW_OPENED = "identity_review.opened"
+    IDENTITY_REVIEW_DECIDED = "identity_review.decided"
 
 
 class Decision(StrEnum):
