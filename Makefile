@@ -35,6 +35,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/messages.py
+	$(BIN)/python bench/adapters.py
 
 # Re-lock every transitive version after changing pyproject.toml.
 lock: $(BIN)/python

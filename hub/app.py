@@ -18,10 +18,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
 from hub import logs
-from hub.api import errors, oauth_views, ops, v1
+from hub.api import adapters, errors, oauth_views, ops, subjects, v1
 from hub.bootstrap import Services, build
 from hub.settings import Settings
-from hub.web import views
+from hub.web import identity, views
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _STATIC = Path(__file__).parent / "web" / "static"
@@ -67,10 +67,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     csrf = CSRFProtect(app)
-    for blueprint in (v1.bp, oauth_views.bp, ops.bp):
+    for blueprint in (v1.bp, adapters.bp, subjects.bp, oauth_views.bp, ops.bp):
         csrf.exempt(blueprint)  # token-authenticated or public: no cookies, so no CSRF
         app.register_blueprint(blueprint)
     app.register_blueprint(views.bp)
+    app.register_blueprint(identity.bp)
     oauth_views.init_oauth(app)
     errors.register(app)
     views.register_csrf_handler(app)

@@ -13,11 +13,14 @@ from hub.security.keys import SigningKeys
 from hub.security.tokens import TokenService
 from hub.services.audit import AuditLog
 from hub.services.clients import ClientStatus
+from hub.services.documents import DocumentService
+from hub.services.identity import Identity
 from hub.services.inbox import InboxService
 from hub.services.messages import MessageService
+from hub.services.records import SubjectRecords
 from hub.services.registry import Registry
 from hub.services.signin import SignInService
-from hub.services.subjects import Subjects
+from hub.services.subjects import SubjectDirectory
 from hub.settings import Settings
 from hub.store.db import Database
 from hub.store.ephemeral import EphemeralStore, RedisEphemeralStore, SqlEphemeralStore
@@ -35,8 +38,11 @@ class Services:
     tokens: TokenService
     policy: PolicyDecisionPoint
     registry: Registry
-    subjects: Subjects
+    identity: Identity
+    records: SubjectRecords
     messages: MessageService
+    documents: DocumentService
+    subjects: SubjectDirectory
     inbox: InboxService
     signin: SignInService
     clients: ClientStatus
@@ -70,7 +76,9 @@ def build(settings: Settings, *, db: Database | None = None) -> Services:
         leeway=settings.clock_leeway,
     )
     policy = load_policy(settings)
-    subjects = Subjects(keyring)
+    identity = Identity(keyring, audit)
+    records = SubjectRecords(identity, audit)
+    messages = MessageService(db, audit, identity, policy)
     return Services(
         settings=settings,
         db=db,
@@ -81,9 +89,12 @@ def build(settings: Settings, *, db: Database | None = None) -> Services:
         tokens=tokens,
         policy=policy,
         registry=Registry(audit),
-        subjects=subjects,
-        messages=MessageService(db, audit, subjects, policy),
-        inbox=InboxService(db, audit, subjects),
+        identity=identity,
+        records=records,
+        messages=messages,
+        documents=DocumentService(db, audit, identity, messages, records),
+        subjects=SubjectDirectory(db, audit, identity, messages),
+        inbox=InboxService(db, audit, identity),
         signin=SignInService(
             db,
             audit,

@@ -274,3 +274,56 @@ def _redact(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+@main.group()
+def adapter() -> None:
+    """Agency documents dropped as files (a court's daily results, an IOM spreadsheet)."""
+
+
+@adapter.command("import")
+@click.argument("agency_kind")
+@click.argument("document_name", metavar="DOCUMENT")
+@click.argument(
+    "path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--agency", "agency_id", required=True, help="The sending agency's id.")
+@friendly
+def adapter_import(agency_kind: str, document_name: str, path: Path, agency_id: str) -> None:
+    """Read FILE through the AGENCY_KIND adapter's DOCUMENT reader, exactly as
+    `POST /v1/adapters/AGENCY_KIND/DOCUMENT` does, and print what happened to each record that
+    was not accepted. Exits 1 when any record was rejected."""
+    import adapters
+    from hub.domain.callers import Caller
+
+    document = adapters.document(agency_kind, document_name)
+    if document is None:
+        known = ", ".join(f"{d.agency_kind} {d.name}" for d in adapters.documents())
+        raise click.ClickException(f"no adapter for {agency_kind} {document_name}; known: {known}")
+    services = _services()
+    who = Caller(agency_id=agency_id, client_id="cli", request_id=None)
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="records", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        with path.open("rb") as stream:
+            report = services.documents.receive(who, document, stream, progress)  # type: ignore[attr-defined]
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for outcome in report.outcomes:
+        if outcome.status in ("rejected", "held"):
+            where = f" {outcome.field}:" if outcome.field else ":"
+            click.echo(f"{outcome.status}: {outcome.record}{where} {outcome.reason}")
+    click.echo(
+        f"{report.document}: {report.count('accepted')} accepted, {report.count('held')} held for "
+        f"identity review, {report.rejected} rejected, {report.count('skipped')} skipped"
+    )
+    if report.rejected:
+        sys.exit(1)

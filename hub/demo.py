@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
+from audit.entry import Actor
 from hub.bootstrap import Services
 from hub.domain.messages import SubjectRef
 from hub.domain.vocab import AgencyKind, Role, Scope
@@ -36,6 +37,7 @@ USERS = [
 ]
 # Synthetic people: identifiers only (the identity resolver adds names and dates of birth).
 PEOPLE = ["pnc:2011/0482113C", "crn:D123456", "noms:A4821DC"]
+DEMO_ACTOR = Actor(user="demo")
 
 
 def credentials_path(services: Services) -> Path:
@@ -96,8 +98,8 @@ def create_demo_world(services: Services) -> tuple[bool, Path]:
                 }
             )
         credentials["users"] = users
-        for ref in PEOPLE:
-            services.subjects.find_or_create(session, SubjectRef.parse(ref))
+        # One person known by three agencies' numbers (the formats' examples are about him).
+        services.identity.resolve(session, [SubjectRef.parse(r) for r in PEOPLE], None, DEMO_ACTOR)
         write_private_json(path, credentials)
     return True, path
 

@@ -32,6 +32,7 @@ class Settings:
     var_dir: Path
     redis_url: str | None = None
     max_body_bytes: int = 1_048_576
+    max_document_bytes: int = 64 * 1_048_576
     access_token_ttl: int = 600
     assertion_max_lifetime: int = 300
     clock_leeway: int = 30
@@ -86,6 +87,7 @@ class Settings:
             var_dir=var_dir,
             redis_url=env_vars.get("HUB_REDIS_URL") or None,
             max_body_bytes=_int(env_vars, "HUB_MAX_BODY_BYTES", 1_048_576),
+            max_document_bytes=_int(env_vars, "HUB_MAX_DOCUMENT_BYTES", 64 * 1_048_576),
             access_token_ttl=_int(env_vars, "HUB_ACCESS_TOKEN_TTL", 600),
             assertion_max_lifetime=_int(env_vars, "HUB_ASSERTION_MAX_LIFETIME", 300),
             cookie_secure=env_vars.get("HUB_COOKIE_SECURE", "1") != "0",

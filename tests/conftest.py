@@ -93,8 +93,14 @@ def make_settings(database_url: str, var_dir: Path, **overrides: Any) -> Setting
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path / "var")
+def settings_overrides() -> dict[str, Any]:
+    """Settings a test changes: `@pytest.mark.parametrize("settings_overrides", [{...}])`."""
+    return {}
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, settings_overrides: dict[str, Any]) -> Settings:
+    return make_settings(database_url, tmp_path / "var", **settings_overrides)
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def register(app: Flask) -> None:
     def _http_error(error: HTTPException) -> ResponseReturnValue:
         status = error.code or 500
         if isinstance(error, RequestEntityTooLarge):
-            limit = current_app.config["MAX_CONTENT_LENGTH"]
+            limit = request.max_content_length
             hub_error: HubError = PayloadTooLarge(
                 f"the request body is larger than the limit of {limit} bytes", limit=limit
             )

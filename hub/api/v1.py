@@ -33,11 +33,13 @@ def _services() -> Services:
     return services
 
 
-def _json_body() -> Any:
+def json_body(
+    expected: str = "a CloudEvent as application/cloudevents+json (or application/json)",
+) -> Any:
     mimetype = request.mimetype
     if mimetype not in JSON_TYPES:
         raise UnsupportedMediaType(
-            "send a CloudEvent as application/cloudevents+json (or application/json)",
+            f"send {expected}",
             accepted=sorted(JSON_TYPES),
         )
     raw = request.get_data(cache=True)
@@ -53,7 +55,7 @@ def post_message() -> ResponseReturnValue:
     """Accept one CloudEvent (see `EnvelopeSchema`)."""
     g.refusal_action = AuditAction.MESSAGE_REFUSED
     services = _services()
-    body = _json_body()
+    body = json_body()
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         raise BadRequest("Idempotency-Key must be 1 to 200 characters")
@@ -95,6 +97,14 @@ def inbox() -> ResponseReturnValue:
 @bp.get("/inbox/<inbox_id>")
 @require(Scope.INBOX_READ)
 def inbox_item(inbox_id: str) -> ResponseReturnValue:
+    """The item as a CloudEvent; with `?format=native`, its data in the caller agency's own
+    document shape (JSON or CSV), rendered by that agency's adapter."""
+    form = request.args.get("format", "canonical")
+    if form == "native":
+        rendered = _services().inbox.native(caller(), inbox_id)
+        return rendered.body, 200, {"Content-Type": rendered.media_type}
+    if form != "canonical":
+        raise BadRequest("format is canonical or native", errors={"format": ["unknown format"]})
     return _services().inbox.item(caller(), inbox_id)
 
 

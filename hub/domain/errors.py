@@ -111,3 +111,27 @@ class TooManyRequests(HubError):
 
 class ServiceUnavailable(HubError):
     code, status, title = "service-unavailable", 503, "Service unavailable"
+
+
+class Conflict(HubError):
+    code, status, title = "conflict", 409, "The request conflicts with the current state"
+
+
+class WrongAgencyKind(HubError):
+    code, status, title = (
+        "wrong-agency-kind",
+        403,
+        "This document comes from another kind of agency",
+    )
+
+
+class UnreadableDocument(HubError):
+    code, status, title = "unreadable-document", 422, "The document could not be read"
+
+
+class RecordsRejected(HubError):
+    code, status, title = "records-rejected", 422, "Some records in the document were rejected"
+
+
+class NotAcceptable(HubError):
+    code, status, title = "not-acceptable", 406, "No representation in the requested format"

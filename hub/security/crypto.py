@@ -53,6 +53,7 @@ class KeyRing:
         self._wrap_key = _derive(master_key, b"hub/wrap-data-keys/v1")
         self._pseudonym_key = _derive(master_key, b"hub/audit-pseudonyms/v1")
         self._secrets_key = _derive(master_key, b"hub/private-keys/v1")
+        self._blocking_key = _derive(master_key, b"hub/identity-blocking/v1")
 
     def new_wrapped_data_key(self, subject_id: str) -> bytes:
         return seal(self._wrap_key, AESGCM.generate_key(bit_length=256), subject_id.encode())
@@ -69,6 +70,11 @@ class KeyRing:
     def pseudonym(self, value: str) -> str:
         """A keyed pseudonym (HMAC-SHA-256): searchable by whoever holds the key, opaque otherwise."""
         return hmac.new(self._pseudonym_key, value.encode(), hashlib.sha256).hexdigest()
+
+    def blocking_key(self, value: str) -> str:
+        """A keyed digest of a matching attribute (a date of birth), so that candidates for a
+        person can be found by equality without the attribute being stored in the clear."""
+        return hmac.new(self._blocking_key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def keyed_digest(key: bytes, data: bytes) -> str:

@@ -15,14 +15,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+import adapters
+from adapters.base import NotRenderable, Rendered
 from hub.domain.callers import Caller, is_uuid, iso
-from hub.domain.errors import BadRequest, InvalidCursor, NotFound
+from hub.domain.errors import BadRequest, InvalidCursor, NotAcceptable, NotFound
+from hub.domain.messages import SubjectRef
 from hub.domain.vocab import AuditAction, MessageType
 from hub.security.crypto import open_sealed
 from hub.services.audit import AuditLog
-from hub.services.subjects import Subjects
+from hub.services.identity import Identity
 from hub.store.db import Database
-from hub.store.models import Delivery, Message, Subject
+from hub.store.models import Agency, Delivery, Message, Subject
 
 MAX_LIMIT = 100
 
@@ -45,10 +48,10 @@ def decode_cursor(cursor: str) -> int:
 
 
 class InboxService:
-    def __init__(self, db: Database, audit: AuditLog, subjects: Subjects) -> None:
+    def __init__(self, db: Database, audit: AuditLog, identity: Identity) -> None:
         self._db = db
         self._audit = audit
-        self._subjects = subjects
+        self._identity = identity
 
     def page(self, caller: Caller, after: str | None, limit: int) -> dict[str, Any]:
         if not 1 <= limit <= MAX_LIMIT:
@@ -87,6 +90,25 @@ class InboxService:
         with self._db.transaction() as session:
             row = self._find(session, caller, inbox_id)
             return self._read(session, caller, *row)
+
+    def native(self, caller: Caller, inbox_id: str) -> Rendered:
+        """The item in the recipient agency's own shape (its adapter renders what was disclosed)."""
+        item = self.item(caller, inbox_id)
+        with self._db.transaction(readonly=True) as session:
+            agency = session.get(Agency, caller.agency_id)
+        event = item["message"]
+        ref = SubjectRef.parse(event["subject"])
+        message_type = MessageType.from_ce_type(event["type"])
+        assert agency is not None and message_type is not None
+        try:
+            return adapters.render(
+                agency.kind, message_type, event["data"], {ref.scheme.value: ref.value}
+            )
+        except NotRenderable as error:
+            raise NotAcceptable(
+                f"{agency.kind} has no native form for {message_type.value} messages; ask for the "
+                f"canonical form (without format=native): {error}"
+            ) from None
 
     def ack(self, caller: Caller, inbox_id: str) -> dict[str, Any]:
         with self._db.transaction() as session:
@@ -135,7 +157,7 @@ class InboxService:
         message: Message,
         subject: Subject,
     ) -> dict[str, Any]:
-        key = self._subjects.data_key(subject)
+        key = self._identity.data_key(subject)
         data = json.loads(open_sealed(key, message.payload_enc, message.id.encode()))
         subject_ref = open_sealed(key, message.subject_ref, b"ref:" + message.id.encode()).decode()
         disclosed = {name: data[name] for name in delivery.fields if name in data}

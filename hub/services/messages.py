@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from audit.entry import Actor
 from hub.domain.callers import Caller, is_uuid, iso
 from hub.domain.errors import (
     DuplicateEvent,
@@ -24,13 +25,13 @@ from hub.domain.errors import (
     ValidationFailed,
 )
 from hub.domain.messages import Envelope
-from hub.domain.vocab import AuditAction, Decision, MessageType
+from hub.domain.vocab import AuditAction, Decision, MessageType, SubjectScheme
 from hub.security.crypto import keyed_digest, seal, sha256_hex
 from hub.services.audit import AuditLog
-from hub.services.subjects import Subjects
+from hub.services.identity import Identity
 from hub.store.db import Database
-from hub.store.models import Agency, Delivery, IdempotencyRecord, Message
-from policies.engine import DisclosureRequest, Party, PolicyDecisionPoint
+from hub.store.models import Agency, Delivery, IdempotencyRecord, Message, Subject
+from policies.engine import DisclosureDecision, DisclosureRequest, Party, PolicyDecisionPoint
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,11 @@ def request_digest(body: Any) -> str:
 
 class MessageService:
     def __init__(
-        self, db: Database, audit: AuditLog, subjects: Subjects, policy: PolicyDecisionPoint
+        self, db: Database, audit: AuditLog, identity: Identity, policy: PolicyDecisionPoint
     ) -> None:
         self._db = db
         self._audit = audit
-        self._subjects = subjects
+        self._identity = identity
         self._policy = policy
 
     def accept(
@@ -67,125 +68,218 @@ class MessageService:
                 "recipient is required: routing by who works with the person is not enabled yet",
                 errors={"recipient": ["Missing data for required field."]},
             )
-        try:
-            with self._db.transaction() as session:
-                if idempotency_key is not None:
-                    record = session.get(IdempotencyRecord, (caller.agency_id, idempotency_key))
+        for attempt in (1, 2):
+            try:
+                return self._attempt(caller, envelope, digest, idempotency_key)
+            except IntegrityError:
+                # The same event id (a resend) or idempotency key (a concurrent retry) committed
+                # first: answer as the first time. Detecting this by the unique constraints keeps
+                # the usual path free of look-ups.
+                with self._db.transaction(readonly=True) as session:
+                    record = (
+                        session.get(IdempotencyRecord, (caller.agency_id, idempotency_key))
+                        if idempotency_key is not None
+                        else None
+                    )
                     if record is not None:
                         return _replayed(record, digest)
-                answer = self._accept(session, caller, envelope, digest)
-                if idempotency_key is not None:
-                    session.add(
-                        IdempotencyRecord(
-                            agency_id=caller.agency_id,
-                            key=idempotency_key,
-                            request_digest=digest,
-                            status=answer.status,
-                            response=answer.body,
-                            created_at=datetime.now(UTC),
-                        )
-                    )
-                return answer
-        except IntegrityError:
-            # The same event id (a resend) or idempotency key (a concurrent retry) committed first:
-            # answer as the first time. Detecting this by the unique constraints keeps the usual
-            # path free of look-ups.
-            with self._db.transaction(readonly=True) as session:
-                record = (
-                    session.get(IdempotencyRecord, (caller.agency_id, idempotency_key))
-                    if idempotency_key is not None
-                    else None
-                )
+                    existing = self._existing(session, caller, envelope, digest)
+                if existing is not None:
+                    return existing
+                # Otherwise another request linked this person's identifier first: once more,
+                # and this time the person is found.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _attempt(
+        self, caller: Caller, envelope: Envelope, digest: str, idempotency_key: str | None
+    ) -> Answer:
+        with self._db.transaction() as session:
+            if idempotency_key is not None:
+                record = session.get(IdempotencyRecord, (caller.agency_id, idempotency_key))
                 if record is not None:
                     return _replayed(record, digest)
-                existing = self._existing(session, caller, envelope, digest)
-                if existing is None:
-                    raise  # some other constraint: a fault, not a resend
-                return existing
+            answer = self._accept(session, caller, envelope, digest)
+            if idempotency_key is not None:
+                session.add(
+                    IdempotencyRecord(
+                        agency_id=caller.agency_id,
+                        key=idempotency_key,
+                        request_digest=digest,
+                        status=answer.status,
+                        response=answer.body,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+            return answer
 
     def _accept(self, session: Session, caller: Caller, envelope: Envelope, digest: str) -> Answer:
-        parties = {
+        sender, recipient = self.parties(session, caller.agency_id, envelope.recipient or "")
+        decision = self.decide(sender, recipient, envelope.type, envelope.purpose.value)
+        if not decision.permit:
+            known = self._identity.find(session, envelope.subject)
+            raise self.refusal(
+                caller, envelope.type, envelope.purpose.value, recipient, decision, known
+            )
+        if envelope.subject.scheme is SubjectScheme.HUB:
+            subject = self._identity.find(session, envelope.subject)
+            if subject is None:
+                raise ValidationFailed(
+                    "no person has that hub id", errors={"subject": ["unknown hub id"]}
+                )
+        else:
+            subject = self._identity.resolve(
+                session, [envelope.subject], None, caller.actor, caller.request_id
+            ).subject
+        message = self.store(
+            session,
+            caller,
+            subject,
+            ce_id=envelope.id,
+            message_type=envelope.type,
+            purpose=envelope.purpose.value,
+            data=envelope.data,
+            subject_ref=str(envelope.subject),
+            event_time=envelope.time,
+            request_digest=digest,
+            recipient=recipient.id,
+        )
+        self.deliver(
+            session, caller.actor, caller.request_id, message, subject, recipient, decision
+        )
+        return Answer(202, _accepted_body(message.id, [recipient.id]))
+
+    # -- the steps, shared with documents arriving through an adapter ----------------------------
+
+    def parties(self, session: Session, sender_id: str, recipient_id: str) -> tuple[Agency, Agency]:
+        found = {
             agency.id: agency
             for agency in session.scalars(
-                select(Agency).where(Agency.id.in_([caller.agency_id, envelope.recipient]))
+                select(Agency).where(Agency.id.in_([sender_id, recipient_id]))
             )
         }
-        sender, recipient = parties.get(caller.agency_id), parties.get(envelope.recipient or "")
+        sender, recipient = found.get(sender_id), found.get(recipient_id)
         if sender is None or recipient is None:
             raise UnknownRecipient(
-                f"no agency {envelope.recipient!r}", errors={"recipient": ["unknown agency id"]}
+                f"no agency {recipient_id!r}", errors={"recipient": ["unknown agency id"]}
             )
-        decision = self._policy.decide(
+        return sender, recipient
+
+    def decide(
+        self, sender: Agency, recipient: Agency, message_type: MessageType, purpose: str
+    ) -> DisclosureDecision:
+        return self._policy.decide(
             DisclosureRequest(
                 sender=Party(sender.id, sender.kind),
                 recipient=Party(recipient.id, recipient.kind),
-                message_type=envelope.type.value,
-                purpose=envelope.purpose.value,
+                message_type=message_type.value,
+                purpose=purpose,
             )
         )
-        common: dict[str, Any] = dict(
+
+    def refusal(
+        self,
+        caller: Caller,
+        message_type: MessageType,
+        purpose: str,
+        recipient: Agency,
+        decision: DisclosureDecision,
+        subject: Subject | None,
+    ) -> SharingRefused:
+        """The error for a denied disclosure, carrying its audit entry (nothing else is stored)."""
+        refusal = SharingRefused(
+            decision.reasons[0], reasons=list(decision.reasons), decision=Decision.DENY.value
+        )
+        refusal.audit_fields = dict(
             actor=caller.actor,
             request_id=caller.request_id,
-            message_type=envelope.type.value,
-            purpose=envelope.purpose.value,
+            message_type=message_type.value,
+            purpose=purpose,
             recipient=recipient.id,
             policy_hash=decision.policy_hash,
             reasons=decision.reasons,
+            decision=Decision.DENY.value,
+            subject=self._audit.pseudonym(subject.id) if subject else None,
         )
-        if not decision.permit:
-            known = self._subjects.find(session, envelope.subject)
-            refusal = SharingRefused(
-                decision.reasons[0], reasons=list(decision.reasons), decision=Decision.DENY.value
-            )
-            # Nothing is stored but this refusal's audit entry, written by the error handler.
-            refusal.audit_fields = dict(
-                common,
-                decision=Decision.DENY.value,
-                subject=self._audit.pseudonym(known.id) if known else None,
-            )
-            raise refusal
-        subject = self._subjects.find_or_create(session, envelope.subject)
-        if subject is None:
-            raise ValidationFailed(
-                "no person has that hub id", errors={"subject": ["unknown hub id"]}
-            )
-        common["subject"] = self._audit.pseudonym(subject.id)
+        return refusal
+
+    def store(
+        self,
+        session: Session,
+        caller: Caller,
+        subject: Subject,
+        *,
+        ce_id: str,
+        message_type: MessageType,
+        purpose: str,
+        data: dict[str, Any],
+        subject_ref: str,
+        event_time: datetime | None,
+        request_digest: str,
+        recipient: str | None = None,
+        held_by_review: str | None = None,
+    ) -> Message:
+        """The message, sealed under the person's data key, and its `message.accepted` entry."""
         message_id = str(uuid.uuid4())
         now = datetime.now(UTC)
-        plaintext = json.dumps(envelope.data, separators=(",", ":")).encode()
-        key = self._subjects.data_key(subject)
-        digest_of_payload = keyed_digest(key, plaintext)
-        session.add(
-            Message(
-                id=message_id,
-                ce_id=envelope.id,
-                source_agency_id=caller.agency_id,
-                sender_client_id=caller.client_id,
-                type=envelope.type.value,
-                subject_id=subject.id,
-                subject_ref=seal(
-                    key, str(envelope.subject).encode(), b"ref:" + message_id.encode()
-                ),
-                purpose=envelope.purpose.value,
-                recipient_agency_id=recipient.id,
-                event_time=envelope.time,
-                received_at=now,
-                payload_enc=seal(key, plaintext, message_id.encode()),
-                payload_digest=digest_of_payload,
-                request_digest=digest,
-            )
+        plaintext = json.dumps(data, separators=(",", ":")).encode()
+        key = self._identity.data_key(subject)
+        message = Message(
+            id=message_id,
+            ce_id=ce_id,
+            source_agency_id=caller.agency_id,
+            sender_client_id=caller.client_id,
+            type=message_type.value,
+            subject_id=subject.id,
+            subject_ref=seal(key, subject_ref.encode(), b"ref:" + message_id.encode()),
+            purpose=purpose,
+            recipient_agency_id=recipient,
+            event_time=event_time,
+            received_at=now,
+            payload_enc=seal(key, plaintext, message_id.encode()),
+            payload_digest=keyed_digest(key, plaintext),
+            request_digest=request_digest,
+            held_by_review=held_by_review,
         )
+        session.add(message)
+        self._audit.record(
+            session,
+            AuditAction.MESSAGE_ACCEPTED,
+            time=now,
+            actor=caller.actor,
+            request_id=caller.request_id,
+            subject=self._audit.pseudonym(subject.id),
+            message_id=message_id,
+            message_type=message_type.value,
+            purpose=purpose,
+            recipient=recipient,
+            payload_digest=message.payload_digest,
+        )
+        return message
+
+    def deliver(
+        self,
+        session: Session,
+        actor: Actor,
+        request_id: str | None,
+        message: Message,
+        subject: Subject,
+        recipient: Agency,
+        decision: DisclosureDecision,
+    ) -> None:
+        """Put a permitted message in the recipient's inbox, with its `message.delivered` entry."""
         # Inbox cursors are delivery ids, so a recipient's deliveries must become visible in id
         # order: hold the recipient's row (FOR NO KEY UPDATE, which foreign-key checks do not wait
         # for) from before the id is drawn until commit. SQLite's single writer already does this.
         session.execute(
             select(Agency.id).where(Agency.id == recipient.id).with_for_update(key_share=True)
         )
-        session.flush()  # the message row before rows that refer to it (PostgreSQL checks FKs at once)
+        now = datetime.now(UTC)
         session.add(
             Delivery(
                 public_id=str(uuid.uuid4()),
-                message_id=message_id,
+                message_id=message.id,
                 recipient_agency_id=recipient.id,
                 agreement_id=decision.agreement_id or "",
                 agreement_version=decision.agreement_version or "",
@@ -193,21 +287,26 @@ class MessageService:
                 created_at=now,
             )
         )
-        for action in (AuditAction.MESSAGE_ACCEPTED, AuditAction.MESSAGE_DELIVERED):
-            self._audit.record(
-                session,
-                action,
-                time=now,
-                message_id=message_id,
-                decision=Decision.PERMIT.value,
-                agreement_id=decision.agreement_id,
-                agreement_version=decision.agreement_version,
-                lawful_basis=decision.lawful_basis,
-                fields=decision.fields if action is AuditAction.MESSAGE_DELIVERED else (),
-                payload_digest=digest_of_payload,
-                **common,
-            )
-        return Answer(202, _accepted_body(message_id, recipient.id))
+        self._audit.record(
+            session,
+            AuditAction.MESSAGE_DELIVERED,
+            time=now,
+            actor=actor,
+            request_id=request_id,
+            subject=self._audit.pseudonym(subject.id),
+            message_id=message.id,
+            message_type=message.type,
+            purpose=message.purpose,
+            recipient=recipient.id,
+            decision=Decision.PERMIT.value,
+            agreement_id=decision.agreement_id,
+            agreement_version=decision.agreement_version,
+            lawful_basis=decision.lawful_basis,
+            policy_hash=decision.policy_hash,
+            reasons=decision.reasons,
+            fields=decision.fields,
+            payload_digest=message.payload_digest,
+        )
 
     def _existing(
         self, session: Session, caller: Caller, envelope: Envelope, digest: str
@@ -224,7 +323,12 @@ class MessageService:
             raise DuplicateEvent(
                 "this event id was already used by your agency with different content"
             )
-        return Answer(202, _accepted_body(found.id, found.recipient_agency_id or ""), replayed=True)
+        delivered = session.scalars(
+            select(Delivery.recipient_agency_id)
+            .where(Delivery.message_id == found.id)
+            .order_by(Delivery.id)
+        ).all()
+        return Answer(202, _accepted_body(found.id, list(delivered)), replayed=True)
 
     def status(self, caller: Caller, message_id: str) -> dict[str, Any]:
         """The sender's view: where its message went, never its content."""
@@ -259,8 +363,8 @@ class MessageService:
             }
 
 
-def _accepted_body(message_id: str, recipient: str) -> dict[str, Any]:
-    return {"id": message_id, "status": "accepted", "deliveredTo": [recipient]}
+def _accepted_body(message_id: str, recipients: list[str]) -> dict[str, Any]:
+    return {"id": message_id, "status": "accepted", "deliveredTo": recipients}
 
 
 def _replayed(record: IdempotencyRecord, digest: str) -> Answer:

@@ -5,12 +5,13 @@ Changing a model means adding an Alembic migration in `hub/store/migrations/vers
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Stable constraint names so migrations are the same on both databases.
 NAMING = {
@@ -128,6 +129,82 @@ class Subject(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     data_key_wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A merge points the merged subject at the one it joined; unmerging clears the pointer.
+    # Identifiers, messages and records stay with the subject they arrived for, so an unmerge
+    # puts everything back where it was, and every look-up follows the pointer to the root.
+    merged_into: Mapped[str | None] = mapped_column(ForeignKey("subjects.id"), index=True)
+    # "provisional" while an identity review decides whether this is someone already known.
+    status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
+
+
+class SubjectTrait(Base):
+    """Name, date of birth and postcode as an agency gave them, for matching records that carry
+    no strong identifier. The details are sealed under the person's data key; only a keyed
+    digest of the date of birth is searchable (candidates share it)."""
+
+    __tablename__ = "subject_traits"
+    __table_args__ = (
+        UniqueConstraint("subject_id", "details_digest", name="uq_subject_traits_details"),
+    )
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    dob_key: Mapped[str] = mapped_column(String(64), index=True)
+    details_digest: Mapped[str] = mapped_column(String(64))
+    details_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    source_agency_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    # Never read (lazy="raise"): declared so that one flush inserts the rows this one refers to
+    # first. Code sets the foreign-key columns directly.
+    _subject: Mapped[Subject] = relationship(lazy="raise")
+
+
+class IdentityReview(Base):
+    """A record that may be about someone already known, waiting for a person to decide."""
+
+    __tablename__ = "identity_reviews"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))  # "weak" | "ambiguous" | "conflicting"
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{subject, score}]
+    status: Mapped[str] = mapped_column(String(12), index=True)  # pending|merged|separate|undone
+    decided_subject_id: Mapped[str | None] = mapped_column(String(36))
+    decided_by: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    # Never read (lazy="raise"): declared so that one flush inserts the rows this one refers to
+    # first. Code sets the foreign-key columns directly.
+    _subject: Mapped[Subject] = relationship(lazy="raise")
+
+
+class SubjectRecord(Base):
+    """One of the hub's own facts about a person (release, case owner, risk, pathway, needs, RAG,
+    engagement, IOM membership, consent), as a document stated it. The newest row of a kind is the
+    current value; older rows are its history. The value is sealed under the person's data key;
+    `holder` (a case owner's work email or officer name) is clear so work can be routed to them."""
+
+    __tablename__ = "subject_records"
+    __table_args__ = (Index("ix_subject_records_subject_kind", "subject_id", "kind", "id"),)
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    value_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    value_digest: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str | None] = mapped_column(String(320), index=True)
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    source_agency_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    # Never read (lazy="raise"): declared so that one flush inserts the rows this one refers to
+    # first. Code sets the foreign-key columns directly.
+    _subject: Mapped[Subject] = relationship(lazy="raise")
+    _message: Mapped[Message | None] = relationship(lazy="raise")
 
 
 class SubjectIdentifier(Base):
@@ -136,6 +213,10 @@ class SubjectIdentifier(Base):
     scheme: Mapped[str] = mapped_column(String(10), primary_key=True)
     value: Mapped[str] = mapped_column(String(40), primary_key=True)
     subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+
+    # Never read (lazy="raise"): declared so that one flush inserts the rows this one refers to
+    # first. Code sets the foreign-key columns directly.
+    _subject: Mapped[Subject] = relationship(lazy="raise")
 
 
 class Message(Base):
@@ -158,6 +239,16 @@ class Message(Base):
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     payload_digest: Mapped[str] = mapped_column(String(64))
     request_digest: Mapped[str] = mapped_column(String(64))
+    # Set while the person it concerns waits for an identity review: nothing is delivered until
+    # a person decides who it is about.
+    held_by_review: Mapped[str | None] = mapped_column(
+        ForeignKey("identity_reviews.id"), index=True
+    )
+
+    # Never read (lazy="raise"): declared so that one flush inserts the rows this one refers to
+    # first. Code sets the foreign-key columns directly.
+    _subject: Mapped[Subject] = relationship(lazy="raise")
+    _review: Mapped[IdentityReview | None] = relationship(lazy="raise")
 
 
 class Delivery(Base):
@@ -181,6 +272,10 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     acked_by_client_id: Mapped[str | None] = mapped_column(String(64))
+
+    # Never read (lazy="raise"): declared so that one flush inserts the rows this one refers to
+    # first. Code sets the foreign-key columns directly.
+    _message: Mapped[Message] = relationship(lazy="raise")
 
 
 class IdempotencyRecord(Base):

@@ -77,6 +77,7 @@ def test_client_secret_basic_issues_default_scopes(client: Any, world: Any) -> N
         "messages:send",
         "messages:read",
         "inbox:read",
+        "subjects:read",
     }
 
 

@@ -1,0 +1,452 @@
+"""Identity resolution: one subject per person across PNC, CRO, CRN and prison numbers.
+
+A record is resolved by its strong identifiers first (validated and canonical, so equal means
+equal). Identifiers the hub has not seen are linked to the person the others name. Without a
+known identifier the person's name, date of birth and postcode are scored against the people
+who share that date of birth (`hub.domain.matching`): a confident single match resolves; a weak
+or ambiguous one creates a provisional subject and an identity review, and whatever arrives for
+it is held (never delivered, never an alert) until a person decides. Identifiers that name two
+different people are a conflict, reviewed the same way.
+
+Merging points one subject at another; unmerging clears the pointer. Identifiers, messages and
+records stay with the subject they arrived for, so look-ups follow the pointer to the root and an
+unmerge puts everything back.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from audit.entry import Actor
+from hub.domain.errors import Conflict, NotFound
+from hub.domain.matching import AUTO_MATCH, REVIEW, Details, score
+from hub.domain.messages import SubjectRef
+from hub.domain.vocab import AuditAction, SubjectScheme
+from hub.security.crypto import KeyRing, keyed_digest, open_sealed, seal
+from hub.services.audit import AuditLog
+from hub.store.models import IdentityReview, Message, Subject, SubjectIdentifier, SubjectTrait
+
+ACTIVE, PROVISIONAL = "active", "provisional"
+PENDING, MERGED, SEPARATE, UNDONE = "pending", "merged", "separate", "undone"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    subject: Subject  # where the record is stored (the subject its identifiers belong to)
+    root_id: str  # the person it is about, after merges
+    how: str  # "identifier" | "details" | "new" | "held"
+    score: float | None = None
+    review_id: str | None = None  # set when the record waits for an identity review
+    created: bool = False  # the subject was created for this record
+
+
+@dataclass(frozen=True)
+class Candidate:
+    subject_id: str
+    score: float
+
+
+class Identity:
+    def __init__(self, keyring: KeyRing, audit: AuditLog) -> None:
+        self._keyring = keyring
+        self._audit = audit
+
+    # -- look-ups -------------------------------------------------------------------------------
+
+    def root(self, session: Session, subject: Subject) -> Subject:
+        seen = {subject.id}
+        while subject.merged_into is not None:
+            parent = session.get(Subject, subject.merged_into)
+            if parent is None or parent.id in seen:  # cannot happen through merge(); be safe
+                break
+            seen.add(parent.id)
+            subject = parent
+        return subject
+
+    def find(self, session: Session, ref: SubjectRef) -> Subject | None:
+        """The subject holding `ref` (not following merges)."""
+        if ref.scheme is SubjectScheme.HUB:
+            return session.get(Subject, ref.value)
+        return session.scalar(
+            select(Subject)
+            .join(SubjectIdentifier, SubjectIdentifier.subject_id == Subject.id)
+            .where(
+                SubjectIdentifier.scheme == ref.scheme.value, SubjectIdentifier.value == ref.value
+            )
+        )
+
+    def members(self, session: Session, root_id: str) -> list[str]:
+        """Every subject merged (directly or not) into `root_id`, with the root first."""
+        members, frontier = [root_id], [root_id]
+        while frontier:
+            children = session.scalars(
+                select(Subject.id).where(Subject.merged_into.in_(frontier))
+            ).all()
+            frontier = [c for c in children if c not in members]
+            members.extend(frontier)
+        return members
+
+    def identifiers(self, session: Session, subject_ids: Sequence[str]) -> list[SubjectRef]:
+        rows = session.execute(
+            select(SubjectIdentifier.scheme, SubjectIdentifier.value)
+            .where(SubjectIdentifier.subject_id.in_(subject_ids))
+            .order_by(SubjectIdentifier.scheme, SubjectIdentifier.value)
+        ).all()
+        return [SubjectRef(SubjectScheme(scheme), value) for scheme, value in rows]
+
+    def details(self, session: Session, subject_ids: Sequence[str]) -> list[Details]:
+        """The details agencies gave for these subjects (for the review page; never logged)."""
+        found = []
+        for trait in session.scalars(
+            select(SubjectTrait)
+            .where(SubjectTrait.subject_id.in_(subject_ids))
+            .order_by(SubjectTrait.id)
+        ):
+            subject = session.get(Subject, trait.subject_id)
+            assert subject is not None
+            found.append(self._open_trait(subject, trait))
+        return found
+
+    def match_details(self, session: Session, details: Details) -> list[Candidate]:
+        """People whose recorded details score at least `REVIEW` against `details`, best first."""
+        best: dict[str, float] = {}
+        for trait in session.scalars(
+            select(SubjectTrait).where(
+                SubjectTrait.dob_key == self._dob_key(details.date_of_birth.isoformat())
+            )
+        ):
+            subject = session.get(Subject, trait.subject_id)
+            assert subject is not None
+            root = self.root(session, subject)
+            value = score(details, self._open_trait(subject, trait))
+            if value >= REVIEW and value > best.get(root.id, -1.0):
+                best[root.id] = value
+        return sorted(
+            (Candidate(s, v) for s, v in best.items()), key=lambda c: (-c.score, c.subject_id)
+        )
+
+    def _best_score(self, session: Session, root_id: str, details: Details | None) -> float:
+        if details is None:
+            return 0.0
+        known = self.details(session, self.members(session, root_id))
+        return max((score(details, k) for k in known), default=0.0)
+
+    # -- resolution -----------------------------------------------------------------------------
+
+    def resolve(
+        self,
+        session: Session,
+        identifiers: Sequence[SubjectRef],
+        details: Details | None,
+        actor: Actor,
+        request_id: str | None = None,
+    ) -> Resolution:
+        """The subject a record is about, creating, linking or holding as described above."""
+        audit = dict(actor=actor, request_id=request_id)
+        holders: dict[str, Subject] = {}
+        unknown: list[SubjectRef] = []
+        for ref in identifiers:
+            found = self.find(session, ref)
+            if found is None:
+                unknown.append(ref)
+            else:
+                holders.setdefault(self.root(session, found).id, found)
+        if len(holders) == 1:
+            [subject] = holders.values()
+            root_id = self.root(session, subject).id
+            known = self.identifiers(session, self.members(session, root_id))
+            clash = [
+                ref
+                for ref in unknown
+                if any(k.scheme is ref.scheme and k.value != ref.value for k in known)
+            ]
+            if not clash:
+                self._link(session, subject, unknown, audit)
+                self._remember(session, subject, details, actor)
+                return Resolution(subject, root_id, "identifier")
+            # One identifier says "this person", another of a scheme they already hold (a second
+            # PNC ID) says "someone else": a person must decide.
+            provisional = self._create(session, unknown, PROVISIONAL, audit)
+            self._remember(session, provisional, details, actor, created=True)
+            review = self._open_review(
+                session,
+                provisional,
+                "conflicting",
+                [Candidate(root_id, self._best_score(session, root_id, details))],
+                audit,
+            )
+            return Resolution(provisional, provisional.id, "held", None, review.id, created=True)
+        if len(holders) > 1:
+            # Identifiers that name two different people: keep the record with the first (the
+            # strongest named) and ask a person whether they are one.
+            first, *others = holders.values()
+            roots = [self.root(session, o).id for o in others]
+            review = self._open_review(
+                session,
+                first,
+                "conflicting",
+                [Candidate(r, self._best_score(session, r, details)) for r in roots],
+                audit,
+            )
+            return Resolution(first, self.root(session, first).id, "held", None, review.id)
+        candidates = self._candidates(session, details, identifiers)
+        confident = [c for c in candidates if c.score >= AUTO_MATCH]
+        if len(candidates) == 1 and confident:
+            matched = session.get(Subject, confident[0].subject_id)
+            assert matched is not None
+            self._link(session, matched, unknown, audit)
+            self._remember(session, matched, details, actor)
+            return Resolution(matched, matched.id, "details", confident[0].score)
+        status = PROVISIONAL if candidates else ACTIVE
+        subject = self._create(session, unknown, status, audit)
+        self._remember(session, subject, details, actor, created=True)
+        if not candidates:
+            return Resolution(subject, subject.id, "new", created=True)
+        review = self._open_review(
+            session, subject, "ambiguous" if len(candidates) > 1 else "weak", candidates, audit
+        )
+        return Resolution(subject, subject.id, "held", candidates[0].score, review.id, created=True)
+
+    def _candidates(
+        self, session: Session, details: Details | None, identifiers: Sequence[SubjectRef]
+    ) -> list[Candidate]:
+        if details is None:
+            return []
+        candidates = self.match_details(session, details)
+        if not identifiers:
+            return candidates
+        # Someone already holding a different identifier of the same scheme (another PNC) is
+        # another person, however alike the names.
+        mine = {ref.scheme.value: ref.value for ref in identifiers}
+        kept = []
+        for candidate in candidates:
+            theirs = self.identifiers(session, self.members(session, candidate.subject_id))
+            if not any(mine.get(ref.scheme.value, ref.value) != ref.value for ref in theirs):
+                kept.append(candidate)
+        return kept
+
+    def _create(
+        self,
+        session: Session,
+        identifiers: Iterable[SubjectRef],
+        status: str,
+        audit: dict[str, Any],
+    ) -> Subject:
+        subject_id = str(uuid.uuid4())
+        subject = Subject(
+            id=subject_id,
+            data_key_wrapped=self._keyring.new_wrapped_data_key(subject_id),
+            created_at=datetime.now(UTC),
+            status=status,
+        )
+        session.add(subject)
+        self._audit.record(
+            session,
+            AuditAction.SUBJECT_CREATED,
+            subject=self._audit.pseudonym(subject_id),
+            reasons=(status,),
+            **audit,
+        )
+        self._link(session, subject, list(identifiers), audit)
+        return subject
+
+    def _link(
+        self, session: Session, subject: Subject, refs: Sequence[SubjectRef], audit: dict[str, Any]
+    ) -> None:
+        for ref in refs:
+            if ref.scheme is SubjectScheme.HUB:
+                continue
+            # A concurrent request linking the same identifier fails this transaction at commit
+            # (primary key); callers retry, and then find it linked.
+            session.add(
+                SubjectIdentifier(scheme=ref.scheme.value, value=ref.value, subject_id=subject.id)
+            )
+            self._audit.record(
+                session,
+                AuditAction.SUBJECT_IDENTIFIER_LINKED,
+                subject=self._audit.pseudonym(subject.id),
+                reasons=(f"scheme:{ref.scheme.value}",),
+                **audit,
+            )
+
+    def _remember(
+        self,
+        session: Session,
+        subject: Subject,
+        details: Details | None,
+        actor: Actor,
+        created: bool = False,
+    ) -> None:
+        if details is None:
+            return
+        key = self.data_key(subject)
+        plain = json.dumps(details.to_json(), sort_keys=True).encode()
+        digest = keyed_digest(key, plain)
+        exists = (
+            None
+            if created
+            else session.scalar(
+                select(SubjectTrait.id).where(
+                    SubjectTrait.subject_id == subject.id, SubjectTrait.details_digest == digest
+                )
+            )
+        )
+        if exists is not None:
+            return
+        session.add(
+            SubjectTrait(
+                subject_id=subject.id,
+                dob_key=self._dob_key(details.date_of_birth.isoformat()),
+                details_digest=digest,
+                details_enc=seal(key, plain, f"trait:{subject.id}".encode()),
+                source_agency_id=actor.agency or "",
+                recorded_at=datetime.now(UTC),
+            )
+        )
+
+    def _open_review(
+        self,
+        session: Session,
+        subject: Subject,
+        reason: str,
+        candidates: Sequence[Candidate],
+        audit: dict[str, Any],
+    ) -> IdentityReview:
+        existing = session.scalar(
+            select(IdentityReview).where(
+                IdentityReview.subject_id == subject.id, IdentityReview.status == PENDING
+            )
+        )
+        if existing is not None:
+            return existing
+        review = IdentityReview(
+            id=str(uuid.uuid4()),
+            subject_id=subject.id,
+            reason=reason,
+            candidates=[{"subject": c.subject_id, "score": c.score} for c in candidates],
+            status=PENDING,
+            created_at=datetime.now(UTC),
+        )
+        session.add(review)
+        self._audit.record(
+            session,
+            AuditAction.IDENTITY_REVIEW_OPENED,
+            subject=self._audit.pseudonym(subject.id),
+            reasons=(reason, *(f"candidate-score:{c.score}" for c in candidates)),
+            **audit,
+        )
+        return review
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    def decide(
+        self,
+        session: Session,
+        review_id: str,
+        outcome: str,
+        actor: Actor,
+        into: str | None = None,
+        request_id: str | None = None,
+    ) -> IdentityReview:
+        """Settle a pending review: `merged` into one of its candidates, or `separate` people.
+        Returns the review; its held messages are released (the caller delivers them)."""
+        review = session.get(IdentityReview, review_id, with_for_update=True)
+        if review is None:
+            raise NotFound("no such identity review")
+        if review.status != PENDING:
+            raise Conflict(f"this review was already decided ({review.status})")
+        subject = session.get(Subject, review.subject_id)
+        assert subject is not None
+        audit = dict(actor=actor, request_id=request_id)
+        if outcome == MERGED:
+            allowed = {c["subject"] for c in review.candidates}
+            if into is None or into not in allowed:
+                raise Conflict("merge into one of the review's candidates")
+            self.merge(session, subject.id, into, actor, request_id)
+            review.decided_subject_id = into
+        elif outcome != SEPARATE:
+            raise Conflict("a review is decided as merged or separate")
+        subject.status = ACTIVE
+        review.status = outcome
+        review.decided_by = actor.user
+        review.decided_at = datetime.now(UTC)
+        self._audit.record(
+            session,
+            AuditAction.IDENTITY_REVIEW_DECIDED,
+            subject=self._audit.pseudonym(subject.id),
+            reasons=(outcome,),
+            **audit,
+        )
+        session.execute(
+            update(Message).where(Message.held_by_review == review.id).values(held_by_review=None)
+        )
+        return review
+
+    def merge(
+        self, session: Session, source_id: str, target_id: str, actor: Actor, request_id: str | None
+    ) -> None:
+        source = session.get(Subject, source_id, with_for_update=True)
+        target = session.get(Subject, target_id)
+        if source is None or target is None:
+            raise NotFound("no such person")
+        source_root, target_root = self.root(session, source), self.root(session, target)
+        if source_root.id == target_root.id:
+            raise Conflict("these are already one person")
+        source_root.merged_into = target_root.id
+        source_root.status = ACTIVE
+        self._audit.record(
+            session,
+            AuditAction.SUBJECT_MERGED,
+            actor=actor,
+            request_id=request_id,
+            subject=self._audit.pseudonym(source_root.id),
+            reasons=(f"into:{self._audit.pseudonym(target_root.id)}",),
+        )
+
+    def unmerge(
+        self, session: Session, subject_id: str, actor: Actor, request_id: str | None = None
+    ) -> str:
+        """Undo a merge: the subject (and what arrived for it) is a person of its own again.
+        Returns the subject it had been merged into."""
+        subject = session.get(Subject, subject_id, with_for_update=True)
+        if subject is None or subject.merged_into is None:
+            raise Conflict("this person is not merged into another")
+        parent = subject.merged_into
+        subject.merged_into = None
+        self._audit.record(
+            session,
+            AuditAction.SUBJECT_UNMERGED,
+            actor=actor,
+            request_id=request_id,
+            subject=self._audit.pseudonym(subject.id),
+            reasons=(f"from:{self._audit.pseudonym(parent)}",),
+        )
+        for review in session.scalars(
+            select(IdentityReview).where(
+                IdentityReview.subject_id == subject.id, IdentityReview.status == MERGED
+            )
+        ):
+            review.status = UNDONE
+        return parent
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def data_key(self, subject: Subject) -> bytes:
+        return self._keyring.unwrap_data_key(subject.id, subject.data_key_wrapped)
+
+    def _dob_key(self, iso_date: str) -> str:
+        return self._keyring.blocking_key("dob:" + iso_date)
+
+    def _open_trait(self, subject: Subject, trait: SubjectTrait) -> Details:
+        plain = open_sealed(
+            self.data_key(subject), trait.details_enc, f"trait:{subject.id}".encode()
+        )
+        return Details.from_json(json.loads(plain))

@@ -1,0 +1,122 @@
+"""Storing the hub's own records about a person (`hub.domain.records`), each change audited."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.entry import Actor
+from hub.domain.records import Fact, RecordKind
+from hub.domain.vocab import AuditAction
+from hub.security.crypto import keyed_digest, open_sealed, seal
+from hub.services.audit import AuditLog
+from hub.services.identity import Identity
+from hub.store.models import Subject, SubjectRecord
+
+
+class SubjectRecords:
+    def __init__(self, identity: Identity, audit: AuditLog) -> None:
+        self._identity = identity
+        self._audit = audit
+
+    def apply(
+        self,
+        session: Session,
+        subject: Subject,
+        facts: Sequence[Fact],
+        actor: Actor,
+        message_id: str | None,
+        request_id: str | None = None,
+        new_subject: bool = False,
+    ) -> list[RecordKind]:
+        """Record each fact that differs from the subject's newest of its kind; return the kinds
+        that changed. Each change has a `subject.record_changed` entry naming the kind."""
+        key = self._identity.data_key(subject)
+        changed = []
+        for fact in facts:
+            plain = json.dumps(
+                {"value": fact.value, "holder": fact.holder, "on": _iso(fact.effective_on)},
+                sort_keys=True,
+                separators=(",", ":"),
+            ).encode()
+            digest = keyed_digest(key, plain)
+            latest = (
+                None  # someone the hub has only just met has no records to compare with
+                if new_subject
+                else session.scalar(
+                    select(SubjectRecord.value_digest)
+                    .where(
+                        SubjectRecord.subject_id == subject.id,
+                        SubjectRecord.kind == fact.kind.value,
+                    )
+                    .order_by(SubjectRecord.id.desc())
+                    .limit(1)
+                )
+            )
+            if latest == digest:
+                continue
+            public_id = str(uuid.uuid4())
+            session.add(
+                SubjectRecord(
+                    public_id=public_id,
+                    subject_id=subject.id,
+                    kind=fact.kind.value,
+                    value_enc=seal(key, plain, f"record:{public_id}".encode()),
+                    value_digest=digest,
+                    holder=fact.holder,
+                    effective_on=fact.effective_on,
+                    source_agency_id=actor.agency or "",
+                    message_id=message_id,
+                    recorded_at=datetime.now(UTC),
+                )
+            )
+            self._audit.record(
+                session,
+                AuditAction.SUBJECT_RECORD_CHANGED,
+                actor=actor,
+                request_id=request_id,
+                subject=self._audit.pseudonym(subject.id),
+                message_id=message_id,
+                fields=(fact.kind.value,),
+            )
+            changed.append(fact.kind)
+        return changed
+
+    def current(self, session: Session, root_id: str) -> dict[str, dict[str, Any]]:
+        """The person's current record of each kind, across everyone merged into them: the one
+        with the latest effective date (undated ones by when they arrived)."""
+        members = self._identity.members(session, root_id)
+        best: dict[str, tuple[tuple[date, int], dict[str, Any]]] = {}
+        for row in session.scalars(
+            select(SubjectRecord).where(SubjectRecord.subject_id.in_(members))
+        ):
+            order = (row.effective_on or row.recorded_at.date(), row.id)
+            if row.kind in best and best[row.kind][0] >= order:
+                continue
+            subject = session.get(Subject, row.subject_id)
+            assert subject is not None
+            plain = open_sealed(
+                self._identity.data_key(subject), row.value_enc, f"record:{row.public_id}".encode()
+            )
+            opened = json.loads(plain)
+            best[row.kind] = (
+                order,
+                {
+                    "value": opened["value"],
+                    "holder": opened["holder"],
+                    "effectiveOn": opened["on"],
+                    "source": row.source_agency_id,
+                    "recordedAt": row.recorded_at.isoformat(),
+                },
+            )
+        return {kind: entry for kind, (_, entry) in sorted(best.items())}
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
