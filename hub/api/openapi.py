@@ -7,7 +7,9 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+import adapters
 from hub.api import schemas as s
+from hub.api.subjects import ResolveSchema
 from hub.domain.vocab import Scope
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -60,13 +62,18 @@ def build_spec(issuer: str) -> dict[str, Any]:
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (RFC 9068)"}
     )
+    data_schemas = {
+        f"{schema.__name__.removesuffix('Schema')}Data": schema
+        for schema in s.DATA_SCHEMAS.values()
+    }
     for name, schema_cls in {
         "Problem": s.ProblemSchema,
         "CloudEvent": s.EnvelopeSchema,
-        "ConvictionData": s.ConvictionSchema,
-        "ReferralData": s.ReferralSchema,
-        "CohortMembershipData": s.CohortMembershipSchema,
-        "ReleaseData": s.ReleaseSchema,
+        **data_schemas,
+        "DocumentReport": s.DocumentReportSchema,
+        "Subject": s.SubjectSchema,
+        "ResolveRequest": ResolveSchema,
+        "Resolved": s.ResolvedSchema,
         "Accepted": s.AcceptedSchema,
         "MessageStatus": s.MessageStatusSchema,
         "InboxItem": s.InboxItemSchema,
@@ -184,11 +191,104 @@ def build_spec(issuer: str) -> dict[str, Any]:
                     "security": BEARER,
                     "parameters": [
                         {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}
-                    ],
+                    ]
+                    + (
+                        []
+                        if path.endswith("ack")
+                        else [
+                            {
+                                "in": "query",
+                                "name": "format",
+                                "description": (
+                                    "`native`: the data in your agency's own document shape "
+                                    "(JSON or CSV), `406` where it has none"
+                                ),
+                                "schema": {"type": "string", "enum": ["canonical", "native"]},
+                            }
+                        ]
+                    ),
                     "responses": {**_ok(200, schema_name, "ok"), **_problem(401, 403, 404)},
                 }
             },
         )
+    documents = "; ".join(
+        f"`{d.agency_kind}/{d.name}` ({d.media_type}): {d.title}" for d in adapters.documents()
+    )
+    spec.path(
+        path="/v1/adapters/{agency_kind}/{document}",
+        operations={
+            "post": {
+                "tags": ["adapters"],
+                "summary": "Send a native document; the agency's adapter reads it record by record",
+                "description": (
+                    f"Needs scope `{Scope.MESSAGES_SEND}`; the caller's agency must be of "
+                    f"`agency_kind`. Documents: {documents}. `200` when no record was rejected; "
+                    "`422` (problem+json with the same report) naming each rejected record, its "
+                    "field and why, the others being kept. Sending a document again adds nothing. "
+                    "`413` beyond the configured document size."
+                ),
+                "security": BEARER,
+                "parameters": [
+                    {"in": "path", "name": n, "required": True, "schema": {"type": "string"}}
+                    for n in ("agency_kind", "document")
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {}, "text/csv": {}},
+                },
+                "responses": {
+                    **_ok(200, "DocumentReport", "every record accepted, held or skipped"),
+                    **_problem(
+                        401,
+                        403,
+                        404,
+                        413,
+                        415,
+                        422,
+                        forbidden="the token lacks the scope, or your agency is of another kind",
+                    ),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/subjects/resolve",
+        operations={
+            "post": {
+                "tags": ["subjects"],
+                "summary": "The hub id of a person you deal with, by identifier or by details",
+                "description": (
+                    f"Needs scope `{Scope.SUBJECTS_READ}`. Identifiers are `scheme:value` (pnc, "
+                    "cro, crn, noms, hub), validated and compared in canonical form. Without "
+                    "identifiers, name, date of birth and postcode must match one person "
+                    "confidently. Never creates anyone; `404` when no person you may see matches."
+                ),
+                "security": BEARER,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "ResolveRequest"}},
+                },
+                "responses": {
+                    **_ok(200, "Resolved", "the person"),
+                    **_problem(401, 403, 404, 415, 422),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/subjects/{id}",
+        operations={
+            "get": {
+                "tags": ["subjects"],
+                "summary": "A person: the identifiers the hub knows them by",
+                "security": BEARER,
+                "parameters": [
+                    {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {**_ok(200, "Subject", "the person"), **_problem(401, 403, 404)},
+            }
+        },
+    )
     spec.path(
         path="/v1/whoami",
         operations={

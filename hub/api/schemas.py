@@ -579,6 +579,50 @@ class AckSchema(Schema):
     acknowledgedAt = fields.DateTime()
 
 
+class RecordOutcomeSchema(Schema):
+    """What became of one record of a native document."""
+
+    record = fields.String(metadata={"example": "defendant 2 (id 7a8b...), offence 1"})
+    status = fields.String(
+        metadata={
+            "enum": ["accepted", "held", "rejected", "skipped"],
+            "description": "held: waiting for an identity review; nothing is shared until then",
+        }
+    )
+    type = fields.String(metadata={"example": "uk.gov.justice.hub.conviction.v1"})
+    messageId = fields.String()
+    subject = fields.String(metadata={"description": "the hub id of the person"})
+    deliveredTo = fields.List(fields.String())
+    alreadyReceived = fields.Boolean(metadata={"description": "sent before: nothing was added"})
+    field = fields.String(metadata={"example": "prosecutionCases[0].defendants[1].pncId"})
+    reason = fields.String()
+
+
+class DocumentReportSchema(Schema):
+    document = fields.String(metadata={"example": "courts/hearings"})
+    accepted = fields.Integer()
+    held = fields.Integer()
+    rejected = fields.Integer()
+    skipped = fields.Integer()
+    records = fields.List(fields.Nested(RecordOutcomeSchema))
+
+
+class SubjectSchema(Schema):
+    id = fields.String()
+    subject = fields.String(metadata={"example": "hub:6f1c8a52-3d0b-4f5e-9b1a-2b7c4e9d0a11"})
+    identifiers = fields.List(fields.String(), metadata={"example": ["pnc:2011/0482113C"]})
+    status = fields.String(metadata={"enum": ["active", "provisional"]})
+    awaitingIdentityReview = fields.Boolean()
+    mergedFrom = fields.List(fields.String())
+
+
+class ResolvedSchema(Schema):
+    id = fields.String()
+    subject = fields.String()
+    matchedBy = fields.String(metadata={"enum": ["identifier", "details"]})
+    score = fields.Float()
+
+
 class TokenResponseSchema(Schema):
     access_token = fields.String()
     token_type = fields.String(metadata={"example": "Bearer"})
