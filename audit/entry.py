@@ -11,6 +11,7 @@ the same bytes, which the Merkle tree hashes as an RFC 6962 leaf.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -92,7 +93,35 @@ class AuditRecord:
         return obj
 
     def canonical(self) -> bytes:
-        return rfc8785.dumps(self.to_json_obj())
+        return canonical_json(self.to_json_obj())
+
+
+def canonical_json(obj: dict[str, Any]) -> bytes:
+    """RFC 8785 (JCS) bytes of an entry. Entries hold only text, integers and lists and objects
+    of them; for those, JCS is exactly sorted keys, no whitespace and UTF-8 with only `"`, `\\`
+    and control characters escaped, which the standard library writes several times faster than
+    a general JCS encoder. Anything else (a float, a key outside the Basic Multilingual Plane,
+    where JCS's UTF-16 key order differs) goes through the general encoder."""
+    if _plain(obj):
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return rfc8785.dumps(obj)
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.isascii() or not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return -(2**53) < value < 2**53
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(
+            isinstance(k, str) and all(ord(c) < 0x10000 for c in k) and _plain(v)
+            for k, v in value.items()
+        )
+    return False
 
 
 def format_time(value: datetime) -> str:

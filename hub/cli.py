@@ -303,13 +303,18 @@ def adapter_import(agency_kind: str, document_name: str, path: Path, agency_id: 
     services = _services()
     who = Caller(agency_id=agency_id, client_id="cli", request_id=None)
     bar: Any = None
+    shown = 0
 
     def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
+        nonlocal bar, shown
+        if bar is None or done < shown:  # the first record, or a retry starting again
+            if bar is not None:
+                bar.__exit__(None, None, None)
             bar = click.progressbar(length=total, label="records", file=sys.stderr)
             bar.__enter__()
-        bar.update(1)
+            shown = 0
+        bar.update(done - shown)
+        shown = done
 
     try:
         with path.open("rb") as stream:

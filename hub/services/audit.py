@@ -54,6 +54,12 @@ class AuditLog:
         )
 
 
+def write_pending(session: Session) -> None:
+    """Write the entries recorded so far (a long transaction does this as it goes, so they are
+    not all held in memory until commit)."""
+    _write_pending(session)
+
+
 def _write_pending(session: Session) -> None:
     rows = session.info.pop(_PENDING, [])
     if rows:

@@ -37,7 +37,7 @@ from hub.domain.errors import (
 from hub.domain.matching import Details
 from hub.domain.records import facts_of
 from hub.domain.vocab import AuditAction, MessageType, Purpose
-from hub.services.audit import AuditLog
+from hub.services.audit import AuditLog, write_pending
 from hub.services.identity import Identity
 from hub.services.messages import MessageService, request_digest
 from hub.services.records import SubjectRecords
@@ -187,14 +187,36 @@ class DocumentService:
         report: DocumentReport,
         progress: Callable[[int, int], None] | None,
     ) -> None:
-        for done, record in enumerate(valid, start=1):
-            # One flush per record: its rows go out together (the unit of work orders them by
-            # their foreign keys) and the next record's look-ups see them.
+        # Records are taken a chunk at a time: the chunk's identifiers, candidates and event ids
+        # are looked up in a few queries, its rows are written in one flush (the unit of work
+        # orders the tables by their foreign keys and batches each table's inserts), and its
+        # audit entries in one statement. What a record creates is visible to the records after
+        # it through the identity batch, flushed or not.
+        self._identity.begin_batch(session)
+        known: dict[str, Message] = {}
+        done = 0
+        for start in range(0, len(valid), CHUNK):
+            chunk = valid[start : start + CHUNK]
+            self._identity.prefetch(
+                session,
+                [ref for record in chunk for ref in record.identifiers],
+                [r.person.date_of_birth for r in chunk if r.person.date_of_birth is not None],
+            )
+            wanted = [_event_id(r.event_id) for r in chunk if _event_id(r.event_id) not in known]
+            for message in session.scalars(
+                select(Message).where(
+                    Message.source_agency_id == caller.agency_id, Message.ce_id.in_(wanted)
+                )
+            ):
+                known[message.ce_id] = message
             with session.no_autoflush:
-                report.outcomes.append(self._one(session, caller, record))
+                for record in chunk:
+                    report.outcomes.append(self._one(session, caller, record, known))
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(valid))
             session.flush()
-            if progress is not None:
-                progress(done, len(valid))
+            write_pending(session)
         self._audit.record(
             session,
             AuditAction.DOCUMENT_RECEIVED,
@@ -206,12 +228,18 @@ class DocumentService:
             ),
         )
 
-    def _one(self, session: Session, caller: Caller, record: CanonicalRecord) -> RecordOutcome:
+    def _one(
+        self,
+        session: Session,
+        caller: Caller,
+        record: CanonicalRecord,
+        known: dict[str, Message],
+    ) -> RecordOutcome:
         """Everything that can refuse a record is checked before anything is written, so a
         refused record leaves nothing behind without a savepoint per record."""
         outcome = RecordOutcome(record.record, "accepted", record.type.value)
         try:
-            self._store(session, caller, record, outcome)
+            self._store(session, caller, record, outcome, known)
         except SharingRefused as refusal:
             # Nothing was written for the record; its refusal is recorded, as a refused message's is.
             self._audit.record(session, AuditAction.MESSAGE_REFUSED, **refusal.audit_fields)
@@ -231,7 +259,12 @@ class DocumentService:
         return outcome
 
     def _store(
-        self, session: Session, caller: Caller, record: CanonicalRecord, outcome: RecordOutcome
+        self,
+        session: Session,
+        caller: Caller,
+        record: CanonicalRecord,
+        outcome: RecordOutcome,
+        known: dict[str, Message],
     ) -> None:
         event_id = _event_id(record.event_id)
         digest = request_digest(
@@ -242,11 +275,7 @@ class DocumentService:
                 "recipient": record.recipient,
             }
         )
-        existing = session.scalar(
-            select(Message).where(
-                Message.source_agency_id == caller.agency_id, Message.ce_id == event_id
-            )
-        )
+        existing = known.get(event_id)  # sent before, or earlier in this document
         if existing is not None:
             if existing.request_digest != digest:
                 raise DuplicateEvent(
@@ -300,6 +329,7 @@ class DocumentService:
             recipient=recipient.id if recipient else None,
             held_by_review=resolution.review_id,
         )
+        known[event_id] = message
         self._records.apply(
             session,
             subject,
@@ -320,6 +350,7 @@ class DocumentService:
 
 
 ATTEMPTS = 3
+CHUNK = 500
 HELD = (
     "the person could not be told apart from someone already known by name and date of birth; "
     "nothing is shared until an identity review decides"

@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -35,7 +35,7 @@ from hub.services.audit import AuditLog
 from hub.store.models import IdentityReview, Message, Subject, SubjectIdentifier, SubjectTrait
 
 ACTIVE, PROVISIONAL = "active", "provisional"
-PENDING, MERGED, SEPARATE, UNDONE = "pending", "merged", "separate", "undone"
+PENDING, MERGED, SEPARATE = "pending", "merged", "separate"
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,23 @@ class Resolution:
 class Candidate:
     subject_id: str
     score: float
+
+
+@dataclass
+class _Batch:
+    """What one transaction has learnt, so a document of thousands of records asks the database
+    once per chunk instead of once per record, and sees its own records before they are flushed.
+    Only merges change these mappings, and a document never merges."""
+
+    holders: dict[tuple[str, str], Subject | None] = field(default_factory=dict)
+    refs_of: dict[str, list[SubjectRef]] = field(default_factory=dict)
+    members_of: dict[str, list[str]] = field(default_factory=dict)
+    # date-of-birth key -> (subject, digest of details, details)
+    traits: dict[str, list[tuple[Subject, str, Details]]] = field(default_factory=dict)
+
+
+_BATCH = "hub.identity.batch"
+_CHUNK = 500
 
 
 class Identity:
@@ -75,16 +92,107 @@ class Identity:
         """The subject holding `ref` (not following merges)."""
         if ref.scheme is SubjectScheme.HUB:
             return session.get(Subject, ref.value)
-        return session.scalar(
+        batch: _Batch | None = session.info.get(_BATCH)
+        key = (ref.scheme.value, ref.value)
+        if batch is not None and key in batch.holders:
+            return batch.holders[key]
+        found = session.scalar(
             select(Subject)
             .join(SubjectIdentifier, SubjectIdentifier.subject_id == Subject.id)
             .where(
                 SubjectIdentifier.scheme == ref.scheme.value, SubjectIdentifier.value == ref.value
             )
         )
+        if batch is not None:
+            batch.holders[key] = found
+        return found
+
+    # -- batches (documents) ----------------------------------------------------------------------
+
+    def begin_batch(self, session: Session) -> None:
+        """Remember what this transaction finds and links (see `_Batch`)."""
+        session.info[_BATCH] = _Batch()
+
+    def prefetch(
+        self, session: Session, refs: Iterable[SubjectRef], births: Iterable[date]
+    ) -> None:
+        """Look up a chunk's identifiers and candidates' details in a few queries."""
+        batch: _Batch | None = session.info.get(_BATCH)
+        if batch is None:
+            return
+        wanted: dict[str, set[str]] = {}
+        for ref in refs:
+            if (
+                ref.scheme is not SubjectScheme.HUB
+                and (ref.scheme.value, ref.value) not in batch.holders
+            ):
+                wanted.setdefault(ref.scheme.value, set()).add(ref.value)
+        for scheme, values in wanted.items():
+            ordered = sorted(values)
+            for start in range(0, len(ordered), _CHUNK):
+                chunk = ordered[start : start + _CHUNK]
+                for value, subject in session.execute(
+                    select(SubjectIdentifier.value, Subject)
+                    .join(Subject, Subject.id == SubjectIdentifier.subject_id)
+                    .where(SubjectIdentifier.scheme == scheme, SubjectIdentifier.value.in_(chunk))
+                ).all():
+                    batch.holders[(scheme, value)] = subject
+                for value in chunk:
+                    batch.holders.setdefault((scheme, value), None)
+        keys = sorted({self._dob_key(b.isoformat()) for b in births} - batch.traits.keys())
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            for key in chunk:
+                batch.traits[key] = []
+            for trait, subject in session.execute(
+                select(SubjectTrait, Subject)
+                .join(Subject, Subject.id == SubjectTrait.subject_id)
+                .where(SubjectTrait.dob_key.in_(chunk))
+                .order_by(SubjectTrait.id)
+            ).all():
+                batch.traits[trait.dob_key].append(
+                    (subject, trait.details_digest, self._open_trait(subject, trait))
+                )
+
+    def _traits(self, session: Session, dob_key: str) -> list[tuple[Subject, str, Details]]:
+        batch: _Batch | None = session.info.get(_BATCH)
+        if batch is not None and dob_key in batch.traits:
+            return batch.traits[dob_key]
+        found = [
+            (subject, trait.details_digest, self._open_trait(subject, trait))
+            for trait, subject in session.execute(
+                select(SubjectTrait, Subject)
+                .join(Subject, Subject.id == SubjectTrait.subject_id)
+                .where(SubjectTrait.dob_key == dob_key)
+                .order_by(SubjectTrait.id)
+            ).all()
+        ]
+        if batch is not None:
+            batch.traits[dob_key] = found
+        return found
+
+    def _known_refs(self, session: Session, root_id: str) -> list[SubjectRef]:
+        """The identifiers of a person (everyone merged into them), including this batch's."""
+        batch: _Batch | None = session.info.get(_BATCH)
+        members = self.members(session, root_id)
+        if batch is None:
+            return self.identifiers(session, members)
+        for member in members:
+            if member not in batch.refs_of:
+                batch.refs_of[member] = self.identifiers(session, [member])
+        return [ref for member in members for ref in batch.refs_of[member]]
 
     def members(self, session: Session, root_id: str) -> list[str]:
         """Every subject merged (directly or not) into `root_id`, with the root first."""
+        batch: _Batch | None = session.info.get(_BATCH)
+        if batch is not None and root_id in batch.members_of:
+            return batch.members_of[root_id]
+        found = self._members(session, root_id)
+        if batch is not None:
+            batch.members_of[root_id] = found
+        return found
+
+    def _members(self, session: Session, root_id: str) -> list[str]:
         members, frontier = [root_id], [root_id]
         while frontier:
             children = session.scalars(
@@ -118,15 +226,11 @@ class Identity:
     def match_details(self, session: Session, details: Details) -> list[Candidate]:
         """People whose recorded details score at least `REVIEW` against `details`, best first."""
         best: dict[str, float] = {}
-        for trait in session.scalars(
-            select(SubjectTrait).where(
-                SubjectTrait.dob_key == self._dob_key(details.date_of_birth.isoformat())
-            )
+        for subject, _, known in self._traits(
+            session, self._dob_key(details.date_of_birth.isoformat())
         ):
-            subject = session.get(Subject, trait.subject_id)
-            assert subject is not None
             root = self.root(session, subject)
-            value = score(details, self._open_trait(subject, trait))
+            value = score(details, known)
             if value >= REVIEW and value > best.get(root.id, -1.0):
                 best[root.id] = value
         return sorted(
@@ -162,7 +266,7 @@ class Identity:
         if len(holders) == 1:
             [subject] = holders.values()
             root_id = self.root(session, subject).id
-            known = self.identifiers(session, self.members(session, root_id))
+            known = self._known_refs(session, root_id)
             clash = [
                 ref
                 for ref in unknown
@@ -228,7 +332,7 @@ class Identity:
         mine = {ref.scheme.value: ref.value for ref in identifiers}
         kept = []
         for candidate in candidates:
-            theirs = self.identifiers(session, self.members(session, candidate.subject_id))
+            theirs = self._known_refs(session, candidate.subject_id)
             if not any(mine.get(ref.scheme.value, ref.value) != ref.value for ref in theirs):
                 kept.append(candidate)
         return kept
@@ -248,6 +352,10 @@ class Identity:
             status=status,
         )
         session.add(subject)
+        batch: _Batch | None = session.info.get(_BATCH)
+        if batch is not None:
+            batch.refs_of[subject_id] = []
+            batch.members_of[subject_id] = [subject_id]
         self._audit.record(
             session,
             AuditAction.SUBJECT_CREATED,
@@ -261,9 +369,15 @@ class Identity:
     def _link(
         self, session: Session, subject: Subject, refs: Sequence[SubjectRef], audit: dict[str, Any]
     ) -> None:
+        batch: _Batch | None = session.info.get(_BATCH)
+        if batch is not None and refs and subject.id not in batch.refs_of:
+            batch.refs_of[subject.id] = self.identifiers(session, [subject.id])
         for ref in refs:
             if ref.scheme is SubjectScheme.HUB:
                 continue
+            if batch is not None:
+                batch.holders[(ref.scheme.value, ref.value)] = subject
+                batch.refs_of[subject.id].append(ref)
             # A concurrent request linking the same identifier fails this transaction at commit
             # (primary key); callers retry, and then find it linked.
             session.add(
@@ -290,27 +404,26 @@ class Identity:
         key = self.data_key(subject)
         plain = json.dumps(details.to_json(), sort_keys=True).encode()
         digest = keyed_digest(key, plain)
-        exists = (
-            None
-            if created
-            else session.scalar(
-                select(SubjectTrait.id).where(
-                    SubjectTrait.subject_id == subject.id, SubjectTrait.details_digest == digest
-                )
-            )
-        )
-        if exists is not None:
+        dob_key = self._dob_key(details.date_of_birth.isoformat())
+        # The same details have the same date of birth, so they would be among its traits.
+        if not created and any(
+            known.id == subject.id and known_digest == digest
+            for known, known_digest, _ in self._traits(session, dob_key)
+        ):
             return
         session.add(
             SubjectTrait(
                 subject_id=subject.id,
-                dob_key=self._dob_key(details.date_of_birth.isoformat()),
+                dob_key=dob_key,
                 details_digest=digest,
                 details_enc=seal(key, plain, f"trait:{subject.id}".encode()),
                 source_agency_id=actor.agency or "",
                 recorded_at=datetime.now(UTC),
             )
         )
+        batch: _Batch | None = session.info.get(_BATCH)
+        if batch is not None and dob_key in batch.traits:
+            batch.traits[dob_key].append((subject, digest, details))
 
     def _open_review(
         self,
@@ -414,8 +527,9 @@ class Identity:
     def unmerge(
         self, session: Session, subject_id: str, actor: Actor, request_id: str | None = None
     ) -> str:
-        """Undo a merge: the subject (and what arrived for it) is a person of its own again.
-        Returns the subject it had been merged into."""
+        """Undo a merge: the subject (and what arrived for it) is a person of its own again, and
+        the review that merged it waits for a decision once more. Returns the subject it had
+        been merged into."""
         subject = session.get(Subject, subject_id, with_for_update=True)
         if subject is None or subject.merged_into is None:
             raise Conflict("this person is not merged into another")
@@ -434,7 +548,9 @@ class Identity:
                 IdentityReview.subject_id == subject.id, IdentityReview.status == MERGED
             )
         ):
-            review.status = UNDONE
+            review.status = PENDING
+            review.decided_subject_id = review.decided_by = review.decided_at = None
+            subject.status = PROVISIONAL
         return parent
 
     # -- keys -----------------------------------------------------------------------------------

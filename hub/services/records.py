@@ -19,6 +19,10 @@ from hub.services.audit import AuditLog
 from hub.services.identity import Identity
 from hub.store.models import Subject, SubjectRecord
 
+# The newest digest of each (subject, kind) this transaction has seen or written, so a document
+# that states one fact many times compares each with the last without asking the database.
+_LATEST = "hub.records.latest"
+
 
 class SubjectRecords:
     def __init__(self, identity: Identity, audit: AuditLog) -> None:
@@ -46,21 +50,26 @@ class SubjectRecords:
                 separators=(",", ":"),
             ).encode()
             digest = keyed_digest(key, plain)
-            latest = (
-                None  # someone the hub has only just met has no records to compare with
-                if new_subject
-                else session.scalar(
-                    select(SubjectRecord.value_digest)
-                    .where(
-                        SubjectRecord.subject_id == subject.id,
-                        SubjectRecord.kind == fact.kind.value,
+            latest_of = session.info.setdefault(_LATEST, {})
+            slot = (subject.id, fact.kind.value)
+            if slot not in latest_of:
+                latest_of[slot] = (
+                    None  # someone the hub has only just met has no records to compare with
+                    if new_subject
+                    else session.scalar(
+                        select(SubjectRecord.value_digest)
+                        .where(
+                            SubjectRecord.subject_id == subject.id,
+                            SubjectRecord.kind == fact.kind.value,
+                        )
+                        .order_by(SubjectRecord.id.desc())
+                        .limit(1)
                     )
-                    .order_by(SubjectRecord.id.desc())
-                    .limit(1)
                 )
-            )
+            latest = latest_of[slot]
             if latest == digest:
                 continue
+            latest_of[slot] = digest
             public_id = str(uuid.uuid4())
             session.add(
                 SubjectRecord(

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from audit.entry import Actor
 from hub.domain.callers import Caller, is_uuid, iso
-from hub.domain.errors import NotFound
+from hub.domain.errors import Conflict, NotFound
 from hub.domain.matching import AUTO_MATCH, Details
 from hub.domain.messages import SubjectRef
 from hub.domain.vocab import AuditAction, MessageType
 from hub.services.audit import AuditLog
-from hub.services.identity import PENDING, Identity
+from hub.services.identity import MERGED, PENDING, Identity
 from hub.services.messages import MessageService
 from hub.store.db import Database
 from hub.store.models import Delivery, IdentityReview, Message, Subject
@@ -43,6 +43,7 @@ class ReviewView:
     held_messages: int
     incoming: ReviewSide
     candidates: list[ReviewSide]
+    decided_subject_id: str | None = None
 
 
 class SubjectDirectory:
@@ -191,11 +192,17 @@ class SubjectDirectory:
             self._identity.decide(session, review_id, outcome, actor, into, request_id)
             return self._release(session, actor, held, request_id)
 
-    def unmerge(self, actor: Actor, subject_id: str, request_id: str | None = None) -> str:
-        if not is_uuid(subject_id):
-            raise NotFound("no such person")
+    def undo(self, actor: Actor, review_id: str, request_id: str | None = None) -> None:
+        """Undo the merge a review decided; the review then waits for a decision again."""
+        if not is_uuid(review_id):
+            raise NotFound("no such identity review")
         with self._db.transaction() as session:
-            return self._identity.unmerge(session, subject_id, actor, request_id)
+            review = session.get(IdentityReview, review_id, with_for_update=True)
+            if review is None:
+                raise NotFound("no such identity review")
+            if review.status != MERGED:
+                raise Conflict("only a merge can be undone")
+            self._identity.unmerge(session, review.subject_id, actor, request_id)
 
     def _release(
         self, session: Session, actor: Actor, held: Sequence[Message], request_id: str | None
@@ -235,7 +242,12 @@ class SubjectDirectory:
 
     def _view(self, session: Session, review: IdentityReview) -> ReviewView:
         def side(subject_id: str, score: float | None = None) -> ReviewSide:
-            members = self._identity.members(session, subject_id)
+            # A candidate's side leaves out the incoming record, even once merged into it.
+            members = [
+                m
+                for m in self._identity.members(session, subject_id)
+                if m == subject_id or m != review.subject_id
+            ]
             return ReviewSide(
                 subject_id=subject_id,
                 identifiers=[str(r) for r in self._identity.identifiers(session, members)],
@@ -254,4 +266,5 @@ class SubjectDirectory:
             held_messages=held,
             incoming=side(review.subject_id),
             candidates=[side(c["subject"], c["score"]) for c in review.candidates],
+            decided_subject_id=review.decided_subject_id,
         )

@@ -169,7 +169,7 @@ class IdentityReview(Base):
     subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
     reason: Mapped[str] = mapped_column(String(40))  # "weak" | "ambiguous" | "conflicting"
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{subject, score}]
-    status: Mapped[str] = mapped_column(String(12), index=True)  # pending|merged|separate|undone
+    status: Mapped[str] = mapped_column(String(12), index=True)  # pending|merged|separate
     decided_subject_id: Mapped[str | None] = mapped_column(String(36))
     decided_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,15 +1,43 @@
-"""End-to-end fixtures: a real hub process per test."""
+"""End-to-end fixtures: a real hub process per test, and headless Debian Chromium for the
+browser tests."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.support.server import RunningHub, start_hub, stop
 
 __all__ = ["RunningHub"]
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    path = (
+        os.environ.get("HUB_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
+    if not path:
+        raise RuntimeError(
+            "Debian's chromium is needed for the browser tests: run scripts/ensure-chromium"
+        )
+    return path
 
 
 @pytest.fixture
@@ -20,3 +48,11 @@ def hub_server(database_url: str, tmp_path: Path) -> Iterator[RunningHub]:
         yield running
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from hub.domain.errors import Conflict
 from hub.services.identity import MERGED
 from hub.store.models import IdentityReview, Message, Subject, SubjectRecord
 from tests.conftest import audit_entries
@@ -383,7 +384,7 @@ def test_an_ambiguous_match_waits_for_review_and_a_merge_can_be_undone(
         client.get(f"/v1/subjects/{review.incoming.subject_id}", headers=auth).get_json()["id"]
         == into
     )
-    services.subjects.unmerge(reviewer, review.incoming.subject_id)
+    services.subjects.undo(reviewer, review.id)
     assert (
         client.get(f"/v1/subjects/{review.incoming.subject_id}", headers=auth).get_json()["id"]
         == review.incoming.subject_id
@@ -398,6 +399,11 @@ def test_an_ambiguous_match_waits_for_review_and_a_merge_can_be_undone(
         assert action in actions
     [decided] = audit_entries(services, "identity_review.decided")
     assert decided["actor"]["user"] == "ig-officer"
+    # Undone, the review waits again; only a merge can be undone.
+    [again] = services.subjects.reviews()
+    assert again.id == review.id and again.status == "pending"
+    with pytest.raises(Conflict):
+        services.subjects.undo(reviewer, review.id)
 
 
 def test_a_person_the_caller_has_no_dealings_with_is_not_found(client: Any, token: Any) -> None:

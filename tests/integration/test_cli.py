@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from hub.bootstrap import Services
 from hub.cli import main
-from hub.store.models import ClientKey, OAuthClient, User
+from hub.store.models import ClientKey, Message, OAuthClient, User
 from tests.conftest import audit_entries
+from tests.support.adapters import EXAMPLES
 from tests.support.world import public_pem
 
 
@@ -153,3 +157,136 @@ def test_production_settings_missing_is_one_line(monkeypatch: pytest.MonkeyPatch
     assert result.exit_code != 0
     assert "HUB_DATABASE_URL is required in production" in result.output
     assert "HUB_ENV=demo" in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture
+def iom_and_court(cli_env: dict[str, str]) -> None:
+    for agency_id, kind in (("iom-sheffield", "iom"), ("courts-sheffield", "courts")):
+        added = run(
+            "agency", "add", agency_id, "--name", agency_id, "--kind", kind, "--region", "Y"
+        )
+        assert added.exit_code == 0, added.output
+
+
+@contextmanager
+def _hub() -> Iterator[Services]:
+    """The hub the commands just used (same environment), to look at what they stored."""
+    from hub.bootstrap import build
+    from hub.settings import Settings
+
+    services = build(Settings.from_env())
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def _messages() -> list[tuple[str, str]]:
+    """Every stored message's sender and type."""
+    with _hub() as services, services.db.transaction(readonly=True) as session:
+        return [
+            (m.source_agency_id, m.type)
+            for m in session.scalars(select(Message).order_by(Message.id)).all()
+        ]
+
+
+def test_adapter_import_reads_a_cohort_file(iom_and_court: None) -> None:
+    imported = run(
+        "adapter",
+        "import",
+        "iom",
+        "cohort",
+        str(EXAMPLES / "iom-cohort.csv"),
+        "--agency",
+        "iom-sheffield",
+    )
+    assert imported.exit_code == 0, imported.output
+    # The summary is the one line on stdout; the progress bar goes to stderr.
+    assert imported.stdout.splitlines() == [
+        "iom/cohort: 3 accepted, 0 held for identity review, 0 rejected, 0 skipped"
+    ]
+    assert "records" in imported.stderr
+    assert _messages() == [("iom-sheffield", "cohort-membership")] * 3
+
+    # The same file again, as the endpoint: each record answers as the first time, nothing added.
+    again = run(
+        "adapter",
+        "import",
+        "iom",
+        "cohort",
+        str(EXAMPLES / "iom-cohort.csv"),
+        "--agency",
+        "iom-sheffield",
+    )
+    assert again.exit_code == 0 and "3 accepted" in again.stdout
+    assert len(_messages()) == 3
+
+
+def test_adapter_import_names_a_bad_row_keeps_the_rest_and_exits_1(
+    iom_and_court: None, tmp_path: Path
+) -> None:
+    raw = (EXAMPLES / "iom-cohort.csv").read_text(encoding="utf-8-sig")
+    assert raw.count("01/09/2025") == 1  # row 2's adopted_on
+    bad = tmp_path / "cohort.csv"
+    bad.write_text(raw.replace("01/09/2025", "2025-09-01"), encoding="utf-8")
+    imported = run("adapter", "import", "iom", "cohort", str(bad), "--agency", "iom-sheffield")
+    assert imported.exit_code == 1
+    assert imported.stdout.splitlines() == [
+        "rejected: row 2 adopted_on: not a date: expected DD/MM/YYYY",
+        "iom/cohort: 2 accepted, 0 held for identity review, 1 rejected, 0 skipped",
+    ]
+    assert "Traceback" not in imported.output
+    assert len(_messages()) == 2
+    with _hub() as services:
+        [received] = audit_entries(services, "document.received")
+    assert "rejected:1" in received["reasons"] and "accepted:2" in received["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("agency_id", "says"),
+    [
+        ("courts-sheffield", "iom documents come from iom agencies; yours is courts"),
+        ("nowhere-at-all", "iom documents come from iom agencies; yours is unknown"),
+    ],
+)
+def test_adapter_import_from_the_wrong_agency_is_one_line(
+    iom_and_court: None, agency_id: str, says: str
+) -> None:
+    imported = run(
+        "adapter",
+        "import",
+        "iom",
+        "cohort",
+        str(EXAMPLES / "iom-cohort.csv"),
+        "--agency",
+        agency_id,
+    )
+    assert imported.exit_code != 0
+    assert imported.output.strip().splitlines() == [f"Error: {says}"]
+    assert _messages() == []
+
+
+def test_adapter_import_of_an_unknown_document_lists_the_known_ones(iom_and_court: None) -> None:
+    imported = run(
+        "adapter",
+        "import",
+        "iom",
+        "nominals",
+        str(EXAMPLES / "iom-cohort.csv"),
+        "--agency",
+        "iom-sheffield",
+    )
+    assert imported.exit_code != 0
+    [line] = imported.output.strip().splitlines()
+    assert line.startswith("Error: no adapter for iom nominals; known: ")
+    for known in (
+        "courts hearings",
+        "iom cohort",
+        "prison events",
+        "prison prisoners",
+        "probation cases",
+        "probation referrals",
+        "provider events",
+    ):
+        assert known in line
+    assert _messages() == []

@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
 
-from audit.entry import Actor, AuditRecord, format_time
+from audit.entry import Actor, AuditRecord, canonical_json, format_time
 
 T = datetime(2026, 11, 23, 20, 30, 0, 123456, tzinfo=UTC)
 
@@ -43,3 +47,27 @@ def test_times_must_be_aware_and_are_written_in_utc() -> None:
         AuditRecord(action="x", time=datetime(2026, 1, 1))  # noqa: DTZ001
     bst = timezone(timedelta(hours=1))
     assert format_time(datetime(2026, 6, 1, 13, 0, tzinfo=bst)) == "2026-06-01T12:00:00.000Z"
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), _json, max_size=6))
+def test_the_fast_canonical_form_is_exactly_rfc_8785(obj: dict[str, Any]) -> None:
+    try:
+        expected = rfc8785.dumps(obj)
+    except Exception as error:  # JCS refuses some values (lone surrogates, huge integers)
+        with pytest.raises(type(error)):
+            canonical_json(obj)
+        return
+    assert canonical_json(obj) == expected
