@@ -118,7 +118,7 @@ def _plain(value: Any) -> bool:
         return all(_plain(v) for v in value)
     if isinstance(value, dict):
         return all(
-            isinstance(k, str) and all(ord(c) < 0x10000 for c in k) and _plain(v)
+            isinstance(k, str) and (k.isascii() or all(ord(c) < 0x10000 for c in k)) and _plain(v)
             for k, v in value.items()
         )
     return False

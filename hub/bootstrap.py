@@ -93,7 +93,7 @@ def build(settings: Settings, *, db: Database | None = None) -> Services:
         records=records,
         messages=messages,
         documents=DocumentService(db, audit, identity, messages, records),
-        subjects=SubjectDirectory(db, audit, identity, messages),
+        subjects=SubjectDirectory(db, audit, identity, messages, records),
         inbox=InboxService(db, audit, identity),
         signin=SignInService(
             db,

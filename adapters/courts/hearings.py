@@ -44,6 +44,8 @@ def parse_hearing(raw: bytes) -> ParseResult:
     hearing = document.get("hearing") if isinstance(document, dict) else None
     if not isinstance(hearing, dict):
         raise DocumentError("expected an object with a 'hearing'")
+    if not short_text(hearing.get("id"), 100):
+        raise DocumentError("hearing.id is required (the Common Platform hearing id, as text)")
     court = hearing.get("courtCentre") or {}
     if (
         not isinstance(court, dict)
@@ -168,7 +170,7 @@ def _defendant(
         records.append(
             CanonicalRecord(
                 record=f"{label}, offence {index + 1}",
-                event_id=f"hearing:{hearing.get('id')}:offence:{offence.get('id', index)}",
+                event_id=_event_id(hearing, defendant, offence, where, index),
                 type=MessageType.CONVICTION,
                 identifiers=tuple(identifiers),
                 data=data,
@@ -176,6 +178,24 @@ def _defendant(
             )
         )
     return records
+
+
+def _event_id(
+    hearing: dict[str, Any],
+    defendant: dict[str, Any],
+    offence: dict[str, Any],
+    where: str,
+    index: int,
+) -> str:
+    """Stable for the same result sent again, distinct for every convicted offence: the
+    Common Platform ids where the document has them, otherwise the defendant's and offence's
+    places in the hearing."""
+    offence_id = offence.get("id")
+    if short_text(offence_id, 100):
+        return f"hearing:{hearing['id']}:offence:{offence_id}"
+    defendant_id = defendant.get("id")
+    who = defendant_id if short_text(defendant_id, 100) else where
+    return f"hearing:{hearing['id']}:defendant:{who}:offence#{index}"
 
 
 def _disposal(result: dict[str, Any], at: str) -> dict[str, Any]:

@@ -8,7 +8,9 @@ UTF-8 with or without a byte-order mark, CRLF or LF, RFC 4180 quoting, dates as 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import IO
@@ -112,7 +114,9 @@ def _record(label: str, values: dict[str, str]) -> CanonicalRecord:
             data[name] = values[column].strip()[:200]
     return CanonicalRecord(
         record=label,
-        event_id=f"iom-cohort:{pnc}:{status}:{adopted_on.isoformat()}",
+        # The row's content is part of its id: a corrected row (another officer, category or
+        # group) is a new record that updates the hub's, not a clash with the first.
+        event_id=f"iom-cohort:{pnc}:{status}:{adopted_on.isoformat()}:{_digest(data)}",
         type=MessageType.COHORT_MEMBERSHIP,
         identifiers=(SubjectRef(SubjectScheme.PNC, pnc),),
         data=data,
@@ -122,6 +126,10 @@ def _record(label: str, values: dict[str, str]) -> CanonicalRecord:
             date_of_birth=_date(born, "date_of_birth") if born else None,
         ),
     )
+
+
+def _digest(data: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _date(value: str, field: str) -> date:

@@ -26,6 +26,7 @@ def _problem(
         409: "Idempotency-Key or event id reused with a different body",
         413: "body larger than the configured limit",
         415: "wrong Content-Type",
+        406: "`format=native` and your agency has no native form for this message type",
         422: "validation failed: `errors` names each field",
     }
     return {
@@ -207,7 +208,14 @@ def build_spec(issuer: str) -> dict[str, Any]:
                             }
                         ]
                     ),
-                    "responses": {**_ok(200, schema_name, "ok"), **_problem(401, 403, 404)},
+                    "responses": {
+                        **_ok(200, schema_name, "ok"),
+                        **(
+                            _problem(401, 403, 404)
+                            if path.endswith("ack")
+                            else _problem(400, 401, 403, 404, 406)
+                        ),
+                    },
                 }
             },
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 AUTO_MATCH = 0.9
-REVIEW = 0.6
+REVIEW = 0.5
 
 # Evidence weights. The maximum is every weight agreeing exactly.
 _DOB = 3.0
@@ -75,10 +75,10 @@ class Details:
 
 
 def normalise_name(value: str) -> str:
-    """Case, accents, spaces, hyphens and apostrophes do not distinguish people."""
+    """Case, accents, spaces, hyphens and apostrophes do not distinguish people; letters of any
+    script are kept."""
     decomposed = unicodedata.normalize("NFKD", value)
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[^a-z]", "", letters.casefold())
+    return "".join(c for c in decomposed.casefold() if c.isalpha() and not unicodedata.combining(c))
 
 
 def normalise_postcode(value: str) -> str:

@@ -118,7 +118,6 @@ class AuditAction(StrEnum):
     CLIENT_DISABLED = "client.disabled"
     USER_ADDED = "user.added"
     DOCUMENT_RECEIVED = "document.received"
-    RECORD_REJECTED = "record.rejected"
     SUBJECT_CREATED = "subject.created"
     SUBJECT_IDENTIFIER_LINKED = "subject.identifier_linked"
     SUBJECT_MERGED = "subject.merged"

@@ -63,4 +63,6 @@ def write_pending(session: Session) -> None:
 def _write_pending(session: Session) -> None:
     rows = session.info.pop(_PENDING, [])
     if rows:
+        # One executemany, in order (measured: faster than multi-row VALUES or RETURNING
+        # batches on both databases).
         session.execute(insert(AuditEntry), rows)

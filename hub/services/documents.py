@@ -3,8 +3,9 @@
 Each record the adapter reads is checked against its canonical schema, resolved to a person,
 stored as a message, turned into the hub's own records, and delivered where it names a recipient
 and an agreement allows it. All the records accepted from one document commit together in one
-transaction; a record that fails (bad field, refused disclosure, an event id reused with other
-content) is rolled back to its savepoint and reported, and the rest are kept. The answer names
+transaction. Everything that can refuse a record (a bad field, a refused disclosure, an event id
+reused with other content) is checked before anything is written for it, so a refused record
+leaves nothing behind and the rest are kept. The answer names
 every record: accepted (with its message id), held for an identity review, rejected (which
 field, why) or skipped (nothing to share, e.g. an organisation as defendant).
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -54,6 +55,16 @@ PURPOSES: dict[MessageType, Purpose] = {
 
 def purpose_of(message_type: MessageType) -> Purpose:
     return PURPOSES.get(message_type, Purpose.CASE_MANAGEMENT)
+
+
+class Known(NamedTuple):
+    """A message already stored for an event id (only what answering a resend needs, so a large
+    document does not keep every message it stored in memory)."""
+
+    id: str
+    request_digest: str
+    subject_id: str
+    held_by: str | None
 
 
 @dataclass
@@ -193,7 +204,7 @@ class DocumentService:
         # audit entries in one statement. What a record creates is visible to the records after
         # it through the identity batch, flushed or not.
         self._identity.begin_batch(session)
-        known: dict[str, Message] = {}
+        known: dict[str, Known] = {}
         done = 0
         for start in range(0, len(valid), CHUNK):
             chunk = valid[start : start + CHUNK]
@@ -203,12 +214,16 @@ class DocumentService:
                 [r.person.date_of_birth for r in chunk if r.person.date_of_birth is not None],
             )
             wanted = [_event_id(r.event_id) for r in chunk if _event_id(r.event_id) not in known]
-            for message in session.scalars(
-                select(Message).where(
-                    Message.source_agency_id == caller.agency_id, Message.ce_id.in_(wanted)
-                )
+            for ce_id, message_id, request, subject_id, held_by in session.execute(
+                select(
+                    Message.ce_id,
+                    Message.id,
+                    Message.request_digest,
+                    Message.subject_id,
+                    Message.held_by_review,
+                ).where(Message.source_agency_id == caller.agency_id, Message.ce_id.in_(wanted))
             ):
-                known[message.ce_id] = message
+                known[ce_id] = Known(message_id, request, subject_id, held_by)
             with session.no_autoflush:
                 for record in chunk:
                     report.outcomes.append(self._one(session, caller, record, known))
@@ -233,7 +248,7 @@ class DocumentService:
         session: Session,
         caller: Caller,
         record: CanonicalRecord,
-        known: dict[str, Message],
+        known: dict[str, Known],
     ) -> RecordOutcome:
         """Everything that can refuse a record is checked before anything is written, so a
         refused record leaves nothing behind without a savepoint per record."""
@@ -264,7 +279,7 @@ class DocumentService:
         caller: Caller,
         record: CanonicalRecord,
         outcome: RecordOutcome,
-        known: dict[str, Message],
+        known: dict[str, Known],
     ) -> None:
         event_id = _event_id(record.event_id)
         digest = request_digest(
@@ -295,7 +310,7 @@ class DocumentService:
                 )
             )
             outcome.already_received = True
-            if existing.held_by_review is not None:
+            if existing.held_by is not None:
                 outcome.status, outcome.reason = "held", HELD
             return
         purpose = purpose_of(record.type).value
@@ -329,16 +344,17 @@ class DocumentService:
             recipient=recipient.id if recipient else None,
             held_by_review=resolution.review_id,
         )
-        known[event_id] = message
-        self._records.apply(
-            session,
-            subject,
-            facts_of(record.type, record.data),
-            caller.actor,
-            message.id,
-            caller.request_id,
-            new_subject=resolution.created,
-        )
+        known[event_id] = Known(message.id, digest, subject.id, resolution.review_id)
+        if resolution.review_id is None:  # a held record's facts wait for its review
+            self._records.apply(
+                session,
+                subject,
+                facts_of(record.type, record.data),
+                caller.actor,
+                message.id,
+                caller.request_id,
+                new_subject=resolution.created,
+            )
         outcome.message_id, outcome.subject = message.id, resolution.root_id
         if resolution.review_id is not None:
             outcome.status, outcome.reason = "held", HELD
@@ -352,8 +368,9 @@ class DocumentService:
 ATTEMPTS = 3
 CHUNK = 500
 HELD = (
-    "the person could not be told apart from someone already known by name and date of birth; "
-    "nothing is shared until an identity review decides"
+    "the hub cannot yet be sure who this record is about (close to someone already known, or "
+    "identifiers that belong to different people); nothing about it is shared until an identity "
+    "review decides"
 )
 
 

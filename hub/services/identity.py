@@ -52,6 +52,10 @@ class Resolution:
 class Candidate:
     subject_id: str
     score: float
+    # The candidate itself (its root), and whether it is a provisional person (someone who
+    # arrived earlier and still waits for their own review).
+    root: Subject | None = field(default=None, compare=False, repr=False)
+    provisional: bool = False
 
 
 @dataclass
@@ -65,6 +69,7 @@ class _Batch:
     members_of: dict[str, list[str]] = field(default_factory=dict)
     # date-of-birth key -> (subject, digest of details, details)
     traits: dict[str, list[tuple[Subject, str, Details]]] = field(default_factory=dict)
+    reviews: dict[str, IdentityReview] = field(default_factory=dict)  # subject -> pending review
 
 
 _BATCH = "hub.identity.batch"
@@ -225,17 +230,32 @@ class Identity:
 
     def match_details(self, session: Session, details: Details) -> list[Candidate]:
         """People whose recorded details score at least `REVIEW` against `details`, best first."""
-        best: dict[str, float] = {}
+        best: dict[str, Candidate] = {}
         for subject, _, known in self._traits(
             session, self._dob_key(details.date_of_birth.isoformat())
         ):
             root = self.root(session, subject)
             value = score(details, known)
-            if value >= REVIEW and value > best.get(root.id, -1.0):
-                best[root.id] = value
-        return sorted(
-            (Candidate(s, v) for s, v in best.items()), key=lambda c: (-c.score, c.subject_id)
+            if value >= REVIEW and (root.id not in best or value > best[root.id].score):
+                best[root.id] = Candidate(root.id, value, root, root.status == PROVISIONAL)
+        return sorted(best.values(), key=lambda c: (-c.score, c.subject_id))
+
+    def _pending_review(self, session: Session, subject: Subject) -> IdentityReview | None:
+        """The review `subject` waits for, if any. The row is locked, so a decision being
+        recorded concurrently either finishes first (and then the subject no longer waits) or
+        waits for this transaction (and then releases what it held)."""
+        batch: _Batch | None = session.info.get(_BATCH)
+        if batch is not None and subject.id in batch.reviews:
+            cached = batch.reviews[subject.id]
+            return cached if cached.status == PENDING else None
+        review = session.scalar(
+            select(IdentityReview)
+            .where(IdentityReview.subject_id == subject.id, IdentityReview.status == PENDING)
+            .with_for_update()
         )
+        if review is not None and batch is not None:
+            batch.reviews[subject.id] = review
+        return review
 
     def _best_score(self, session: Session, root_id: str, details: Details | None) -> float:
         if details is None:
@@ -275,6 +295,13 @@ class Identity:
             if not clash:
                 self._link(session, subject, unknown, audit)
                 self._remember(session, subject, details, actor)
+                root = self.root(session, subject)
+                waiting = (
+                    self._pending_review(session, root) if root.status == PROVISIONAL else None
+                )
+                if waiting is not None:
+                    # Someone still waiting for a review: what else arrives for them waits too.
+                    return Resolution(subject, root_id, "held", None, waiting.id)
                 return Resolution(subject, root_id, "identifier")
             # One identifier says "this person", another of a scheme they already hold (a second
             # PNC ID) says "someone else": a person must decide.
@@ -302,10 +329,22 @@ class Identity:
             )
             return Resolution(first, self.root(session, first).id, "held", None, review.id)
         candidates = self._candidates(session, details, identifiers)
+        # The same details as someone who is already waiting for a review (another offence of the
+        # same defendant, say): the record joins them and their review, rather than opening
+        # another.
+        for candidate in candidates:
+            if candidate.provisional and candidate.score >= AUTO_MATCH and candidate.root:
+                waiting = self._pending_review(session, candidate.root)
+                if waiting is not None:
+                    self._link(session, candidate.root, unknown, audit)
+                    self._remember(session, candidate.root, details, actor)
+                    return Resolution(
+                        candidate.root, candidate.subject_id, "held", candidate.score, waiting.id
+                    )
+        candidates = [c for c in candidates if not c.provisional]
         confident = [c for c in candidates if c.score >= AUTO_MATCH]
-        if len(candidates) == 1 and confident:
-            matched = session.get(Subject, confident[0].subject_id)
-            assert matched is not None
+        if len(candidates) == 1 and confident and confident[0].root is not None:
+            matched = confident[0].root
             self._link(session, matched, unknown, audit)
             self._remember(session, matched, details, actor)
             return Resolution(matched, matched.id, "details", confident[0].score)
@@ -433,22 +472,22 @@ class Identity:
         candidates: Sequence[Candidate],
         audit: dict[str, Any],
     ) -> IdentityReview:
-        existing = session.scalar(
-            select(IdentityReview).where(
-                IdentityReview.subject_id == subject.id, IdentityReview.status == PENDING
-            )
-        )
+        existing = self._pending_review(session, subject)
         if existing is not None:
             return existing
         review = IdentityReview(
             id=str(uuid.uuid4()),
             subject_id=subject.id,
+            provisional_subject=subject.status == PROVISIONAL,
             reason=reason,
             candidates=[{"subject": c.subject_id, "score": c.score} for c in candidates],
             status=PENDING,
             created_at=datetime.now(UTC),
         )
         session.add(review)
+        batch: _Batch | None = session.info.get(_BATCH)
+        if batch is not None:
+            batch.reviews[subject.id] = review
         self._audit.record(
             session,
             AuditAction.IDENTITY_REVIEW_OPENED,
@@ -468,9 +507,11 @@ class Identity:
         actor: Actor,
         into: str | None = None,
         request_id: str | None = None,
-    ) -> IdentityReview:
+    ) -> list[str]:
         """Settle a pending review: `merged` into one of its candidates, or `separate` people.
-        Returns the review; its held messages are released (the caller delivers them)."""
+        Returns the ids of the messages it held, now released (the caller delivers them)."""
+        # The review row is locked first: a document adding a record to this review waits for
+        # the decision and then sees it, so nothing is held by a decided review.
         review = session.get(IdentityReview, review_id, with_for_update=True)
         if review is None:
             raise NotFound("no such identity review")
@@ -478,43 +519,66 @@ class Identity:
             raise Conflict(f"this review was already decided ({review.status})")
         subject = session.get(Subject, review.subject_id)
         assert subject is not None
-        audit = dict(actor=actor, request_id=request_id)
         if outcome == MERGED:
             allowed = {c["subject"] for c in review.candidates}
             if into is None or into not in allowed:
                 raise Conflict("merge into one of the review's candidates")
-            self.merge(session, subject.id, into, actor, request_id)
+            review.merged_subject_id = self.merge(session, subject.id, into, actor, request_id)
             review.decided_subject_id = into
         elif outcome != SEPARATE:
             raise Conflict("a review is decided as merged or separate")
-        subject.status = ACTIVE
+        if review.provisional_subject:
+            subject.status = ACTIVE
         review.status = outcome
         review.decided_by = actor.user
         review.decided_at = datetime.now(UTC)
         self._audit.record(
             session,
             AuditAction.IDENTITY_REVIEW_DECIDED,
+            actor=actor,
+            request_id=request_id,
             subject=self._audit.pseudonym(subject.id),
             reasons=(outcome,),
-            **audit,
         )
-        session.execute(
-            update(Message).where(Message.held_by_review == review.id).values(held_by_review=None)
-        )
-        return review
+        held = list(session.scalars(select(Message.id).where(Message.held_by_review == review.id)))
+        if held:
+            session.execute(update(Message).where(Message.id.in_(held)).values(held_by_review=None))
+        return held
+
+    def undo(
+        self, session: Session, review_id: str, actor: Actor, request_id: str | None = None
+    ) -> None:
+        """Undo the merge a review decided: the merged person is separate again, and the review
+        waits for a decision once more (what it released stays released)."""
+        review = session.get(IdentityReview, review_id, with_for_update=True)
+        if review is None:
+            raise NotFound("no such identity review")
+        if review.status != MERGED or review.merged_subject_id is None:
+            raise Conflict("only a merge can be undone")
+        self.unmerge(session, review.merged_subject_id, actor, request_id)
+        review.status = PENDING
+        review.decided_subject_id = review.merged_subject_id = None
+        review.decided_by = review.decided_at = None
+        if review.provisional_subject:
+            subject = session.get(Subject, review.subject_id)
+            assert subject is not None
+            subject.status = PROVISIONAL
 
     def merge(
         self, session: Session, source_id: str, target_id: str, actor: Actor, request_id: str | None
-    ) -> None:
-        source = session.get(Subject, source_id, with_for_update=True)
-        target = session.get(Subject, target_id)
-        if source is None or target is None:
-            raise NotFound("no such person")
-        source_root, target_root = self.root(session, source), self.root(session, target)
+    ) -> str:
+        """Point the source's person at the target's; returns the subject re-pointed."""
+        # Both people are locked, in one order, so two merges cannot cross into a cycle.
+        for subject_id in sorted({source_id, target_id}):
+            if session.get(Subject, subject_id, with_for_update=True) is None:
+                raise NotFound("no such person")
+        source_root = self.root(session, session.get_one(Subject, source_id))
+        target_root = self.root(session, session.get_one(Subject, target_id))
+        for root in sorted({source_root.id, target_root.id}):
+            session.get(Subject, root, with_for_update=True, populate_existing=True)
         if source_root.id == target_root.id:
             raise Conflict("these are already one person")
         source_root.merged_into = target_root.id
-        source_root.status = ACTIVE
         self._audit.record(
             session,
             AuditAction.SUBJECT_MERGED,
@@ -523,13 +587,13 @@ class Identity:
             subject=self._audit.pseudonym(source_root.id),
             reasons=(f"into:{self._audit.pseudonym(target_root.id)}",),
         )
+        return source_root.id
 
     def unmerge(
         self, session: Session, subject_id: str, actor: Actor, request_id: str | None = None
     ) -> str:
-        """Undo a merge: the subject (and what arrived for it) is a person of its own again, and
-        the review that merged it waits for a decision once more. Returns the subject it had
-        been merged into."""
+        """Undo a merge: the subject (and what arrived for it) is a person of its own again.
+        Returns the subject it had been merged into."""
         subject = session.get(Subject, subject_id, with_for_update=True)
         if subject is None or subject.merged_into is None:
             raise Conflict("this person is not merged into another")
@@ -543,14 +607,6 @@ class Identity:
             subject=self._audit.pseudonym(subject.id),
             reasons=(f"from:{self._audit.pseudonym(parent)}",),
         )
-        for review in session.scalars(
-            select(IdentityReview).where(
-                IdentityReview.subject_id == subject.id, IdentityReview.status == MERGED
-            )
-        ):
-            review.status = PENDING
-            review.decided_subject_id = review.decided_by = review.decided_at = None
-            subject.status = PROVISIONAL
         return parent
 
     # -- keys -----------------------------------------------------------------------------------

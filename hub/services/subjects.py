@@ -6,6 +6,7 @@ merged with them); anyone else gets `404`, exactly as for a person who does not 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,13 +16,16 @@ from sqlalchemy.orm import Session
 
 from audit.entry import Actor
 from hub.domain.callers import Caller, is_uuid, iso
-from hub.domain.errors import Conflict, NotFound
+from hub.domain.errors import NotFound
 from hub.domain.matching import AUTO_MATCH, Details
 from hub.domain.messages import SubjectRef
+from hub.domain.records import facts_of
 from hub.domain.vocab import AuditAction, MessageType
+from hub.security.crypto import open_sealed
 from hub.services.audit import AuditLog
-from hub.services.identity import MERGED, PENDING, Identity
+from hub.services.identity import PENDING, Identity
 from hub.services.messages import MessageService
+from hub.services.records import SubjectRecords
 from hub.store.db import Database
 from hub.store.models import Delivery, IdentityReview, Message, Subject
 
@@ -48,12 +52,18 @@ class ReviewView:
 
 class SubjectDirectory:
     def __init__(
-        self, db: Database, audit: AuditLog, identity: Identity, messages: MessageService
+        self,
+        db: Database,
+        audit: AuditLog,
+        identity: Identity,
+        messages: MessageService,
+        records: SubjectRecords,
     ) -> None:
         self._db = db
         self._audit = audit
         self._identity = identity
         self._messages = messages
+        self._records = records
 
     # -- the API ----------------------------------------------------------------------------------
 
@@ -117,28 +127,47 @@ class SubjectDirectory:
             return {
                 "id": root.id,
                 "subject": f"hub:{root.id}",
-                "identifiers": [str(r) for r in self._identity.identifiers(session, members)],
+                "identifiers": self._identifiers_known_to(session, caller.agency_id, members),
                 "status": root.status,
                 "awaitingIdentityReview": pending is not None,
                 "mergedFrom": [m for m in members if m != root.id],
             }
+
+    def _identifiers_known_to(
+        self, session: Session, agency_id: str, members: Sequence[str]
+    ) -> list[str]:
+        """The identifiers the caller's own messages (sent or received) named the person by.
+        The hub may know more (another agency's numbers); which of those an agency may learn is
+        for the sharing agreements, so none are disclosed here."""
+        found: set[str] = set()
+        for message in session.scalars(
+            select(Message).where(Message.subject_id.in_(members), self._dealt_with(agency_id))
+        ):
+            subject = session.get(Subject, message.subject_id)
+            assert subject is not None
+            ref = open_sealed(
+                self._identity.data_key(subject), message.subject_ref, b"ref:" + message.id.encode()
+            ).decode()
+            if not ref.startswith("hub:"):
+                found.add(ref)
+        return sorted(found)
+
+    @staticmethod
+    def _dealt_with(agency_id: str) -> Any:
+        """Messages the agency sent, or received."""
+        return or_(
+            Message.source_agency_id == agency_id,
+            Message.id.in_(
+                select(Delivery.message_id).where(Delivery.recipient_agency_id == agency_id)
+            ),
+        )
 
     def _visible(self, session: Session, agency_id: str, root_id: str) -> bool:
         members = self._identity.members(session, root_id)
         return (
             session.scalar(
                 select(Message.id)
-                .where(
-                    Message.subject_id.in_(members),
-                    or_(
-                        Message.source_agency_id == agency_id,
-                        Message.id.in_(
-                            select(Delivery.message_id).where(
-                                Delivery.recipient_agency_id == agency_id
-                            )
-                        ),
-                    ),
-                )
+                .where(Message.subject_id.in_(members), self._dealt_with(agency_id))
                 .limit(1)
             )
             is not None
@@ -154,22 +183,27 @@ class SubjectDirectory:
                 .order_by(IdentityReview.created_at, IdentityReview.id)
                 .limit(200)
             ).all()
-            return [self._view(session, r) for r in rows]
+            # The list shows no one's details: they are opened (and audited) one review at a time.
+            return [self._view(session, r, details=False) for r in rows]
 
-    def review(self, actor: Actor, review_id: str) -> ReviewView:
-        """One review with both sides' details (names, dates of birth): the read is audited."""
+    def review(self, actor: Actor, review_id: str, request_id: str | None = None) -> ReviewView:
+        """One review with every side's details (names, dates of birth): each person shown is
+        audited as read."""
         with self._db.transaction() as session:
             review = session.get(IdentityReview, review_id) if is_uuid(review_id) else None
             if review is None:
                 raise NotFound("no such identity review")
-            self._audit.record(
-                session,
-                AuditAction.SUBJECT_READ,
-                actor=actor,
-                subject=self._audit.pseudonym(review.subject_id),
-                reasons=("identity-review",),
-            )
-            return self._view(session, review)
+            view = self._view(session, review)
+            for side in (view.incoming, *view.candidates):
+                self._audit.record(
+                    session,
+                    AuditAction.SUBJECT_READ,
+                    actor=actor,
+                    request_id=request_id,
+                    subject=self._audit.pseudonym(side.subject_id),
+                    reasons=("identity-review",),
+                )
+            return view
 
     def decide(
         self,
@@ -179,17 +213,18 @@ class SubjectDirectory:
         into: str | None = None,
         request_id: str | None = None,
     ) -> int:
-        """Settle a review and deliver what it held; returns how many messages were delivered."""
+        """Settle a review and release what it held: each record's facts are recorded for its
+        person and each message that named a recipient is delivered if an agreement still
+        allows it. Returns how many messages were delivered."""
         if not is_uuid(review_id):
             raise NotFound("no such identity review")
         with self._db.transaction() as session:
+            released = self._identity.decide(session, review_id, outcome, actor, into, request_id)
             held = session.scalars(
                 select(Message)
-                .where(Message.held_by_review == review_id)
-                .where(Message.recipient_agency_id.is_not(None))
+                .where(Message.id.in_(released))
                 .order_by(Message.received_at, Message.id)
             ).all()
-            self._identity.decide(session, review_id, outcome, actor, into, request_id)
             return self._release(session, actor, held, request_id)
 
     def undo(self, actor: Actor, review_id: str, request_id: str | None = None) -> None:
@@ -197,28 +232,38 @@ class SubjectDirectory:
         if not is_uuid(review_id):
             raise NotFound("no such identity review")
         with self._db.transaction() as session:
-            review = session.get(IdentityReview, review_id, with_for_update=True)
-            if review is None:
-                raise NotFound("no such identity review")
-            if review.status != MERGED:
-                raise Conflict("only a merge can be undone")
-            self._identity.unmerge(session, review.subject_id, actor, request_id)
+            self._identity.undo(session, review_id, actor, request_id)
 
     def _release(
         self, session: Session, actor: Actor, held: Sequence[Message], request_id: str | None
     ) -> int:
-        """Deliver the held messages that named a recipient, if an agreement still allows it
-        (decided now, with the policies now in force)."""
+        """The held records' facts, and delivery of those that named a recipient (decided now,
+        with the policies now in force)."""
         delivered = 0
         for message in held:
+            subject = session.get(Subject, message.subject_id)
+            assert subject is not None
+            data = json.loads(
+                open_sealed(
+                    self._identity.data_key(subject), message.payload_enc, message.id.encode()
+                )
+            )
+            self._records.apply(
+                session,
+                subject,
+                facts_of(MessageType(message.type), data),
+                actor,
+                message.id,
+                request_id,
+            )
+            if message.recipient_agency_id is None:
+                continue
             sender, recipient = self._messages.parties(
-                session, message.source_agency_id, message.recipient_agency_id or ""
+                session, message.source_agency_id, message.recipient_agency_id
             )
             decision = self._messages.decide(
                 sender, recipient, MessageType(message.type), message.purpose
             )
-            subject = session.get(Subject, message.subject_id)
-            assert subject is not None
             if not decision.permit:
                 self._audit.record(
                     session,
@@ -240,7 +285,7 @@ class SubjectDirectory:
             delivered += 1
         return delivered
 
-    def _view(self, session: Session, review: IdentityReview) -> ReviewView:
+    def _view(self, session: Session, review: IdentityReview, details: bool = True) -> ReviewView:
         def side(subject_id: str, score: float | None = None) -> ReviewSide:
             # A candidate's side leaves out the incoming record, even once merged into it.
             members = [
@@ -251,7 +296,7 @@ class SubjectDirectory:
             return ReviewSide(
                 subject_id=subject_id,
                 identifiers=[str(r) for r in self._identity.identifiers(session, members)],
-                details=self._identity.details(session, members),
+                details=self._identity.details(session, members) if details else [],
                 score=score,
             )
 

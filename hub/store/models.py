@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -170,7 +171,12 @@ class IdentityReview(Base):
     reason: Mapped[str] = mapped_column(String(40))  # "weak" | "ambiguous" | "conflicting"
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{subject, score}]
     status: Mapped[str] = mapped_column(String(12), index=True)  # pending|merged|separate
+    # Whether `subject_id` is a provisional person created for this review (otherwise an
+    # established person whose identifiers clash with another's).
+    provisional_subject: Mapped[bool] = mapped_column(Boolean)
     decided_subject_id: Mapped[str | None] = mapped_column(String(36))
+    # The subject a merge re-pointed (the incoming one's root at the time), which an undo restores.
+    merged_subject_id: Mapped[str | None] = mapped_column(String(36))
     decided_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

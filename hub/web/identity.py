@@ -98,7 +98,7 @@ def queue() -> ResponseReturnValue:
 
 def _page(review_id: str, error: str | None = None, status: int = 200) -> ResponseReturnValue:
     try:
-        review = _subjects().review(g.user.actor, review_id)
+        review = _subjects().review(g.user.actor, review_id, g.get("request_id"))
     except HubError:
         abort(404)
     return (

@@ -293,18 +293,24 @@ def test_one_person_across_prison_probation_and_court(
 
     auth = {"Authorization": f"Bearer {token('probation-south-yorkshire')}"}
     seen = client.get(f"/v1/subjects/{person}", headers=auth).get_json()
-    assert seen["identifiers"] == [
-        "crn:D123456",
-        "cro:123456/10F",
-        "noms:A4821DC",
-        "pnc:2011/0482113C",
-    ]
+    # Probation sees the number its own messages used, not the other agencies' numbers.
+    assert seen["identifiers"] == ["crn:D123456"]
+    court_auth = {"Authorization": f"Bearer {token('courts-sheffield')}"}
+    court_view = client.get(f"/v1/subjects/{person}", headers=court_auth).get_json()
+    assert court_view["identifiers"] == ["pnc:2011/0482113C"]
     resolved = client.post(
         "/v1/subjects/resolve", json={"identifiers": ["crn:d123456"]}, headers=auth
     )
     assert resolved.get_json()["id"] == person
     with services.db.transaction(readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(Subject)) == 1
+        # The hub itself knows him by all four numbers.
+        assert [str(r) for r in services.identity.identifiers(session, [person])] == [
+            "crn:D123456",
+            "cro:123456/10F",
+            "noms:A4821DC",
+            "pnc:2011/0482113C",
+        ]
     linked = audit_entries(services, "subject.identifier_linked")
     assert sorted(e["reasons"][0] for e in linked) == [
         "scheme:crn",
@@ -489,3 +495,78 @@ def test_a_second_pnc_id_for_a_known_person_waits_for_review(
     assert review.reason == "conflicting"
     assert review.incoming.identifiers == ["pnc:2008/0123456M"]
     assert review.candidates[0].identifiers == ["cro:123456/10F", "pnc:2011/0482113C"]
+
+
+def test_what_arrives_for_someone_waiting_for_review_waits_too(
+    client: Any, services: Any, token: Any
+) -> None:
+    court = token("courts-sheffield")
+    hearing = _hearing()
+    _post(client, court, "courts", "hearings", json.dumps(hearing).encode())
+    clash = copy.deepcopy(hearing)
+    clash["hearing"]["id"] = "clash-hearing"
+    clash["hearing"]["prosecutionCases"][0]["defendants"][0]["pncId"] = "2008/0123456M"
+    _post(client, court, "courts", "hearings", json.dumps(clash).encode())
+    # Next week, by the new PNC ID alone: still nobody can say who he is.
+    later = copy.deepcopy(clash)
+    later["hearing"]["id"] = "later-hearing"
+    later["hearing"]["prosecutionCases"][0]["defendants"][0]["croNumber"] = ""
+    body = _post(client, court, "courts", "hearings", json.dumps(later).encode()).get_json()
+    assert body["held"] == 1 and body["accepted"] == 0
+    [review] = services.subjects.reviews()
+    assert review.held_messages == 2
+
+
+def test_one_defendant_with_several_offences_opens_one_review(
+    client: Any, services: Any, token: Any
+) -> None:
+    court = token("courts-sheffield")
+    hearing = _hearing()
+    case = hearing["hearing"]["prosecutionCases"][0]
+    case["defendants"] = case["defendants"][:1]
+    _post(client, court, "courts", "hearings", json.dumps(hearing).encode())
+    unknown = copy.deepcopy(hearing)
+    unknown["hearing"]["id"] = "three-offences"
+    defendant = unknown["hearing"]["prosecutionCases"][0]["defendants"][0]
+    defendant.update(pncId="", croNumber="")
+    # The same man, a postcode the hub has not seen: close, not certain.
+    defendant["personDefendant"]["personDetails"]["address"]["postcode"] = "DN1 1AA"
+    offence = defendant["offences"][0]
+    defendant["offences"] = [{**copy.deepcopy(offence), "id": f"offence-{n}"} for n in range(3)]
+    body = _post(client, court, "courts", "hearings", json.dumps(unknown).encode()).get_json()
+    assert body["held"] == 3
+    assert len({r["subject"] for r in body["records"]}) == 1
+    [review] = services.subjects.reviews()
+    assert review.reason == "weak" and review.held_messages == 3
+    assert _count(services, Subject) == 2
+
+
+def test_offences_without_ids_are_told_apart(client: Any, services: Any, token: Any) -> None:
+    hearing = _two_convicted()
+    for defendant in hearing["hearing"]["prosecutionCases"][0]["defendants"]:
+        for offence in defendant["offences"]:
+            del offence["id"]
+    body = _post(
+        client, token("courts-sheffield"), "courts", "hearings", json.dumps(hearing).encode()
+    ).get_json()
+    assert body["rejected"] == 0 and body["accepted"] == 2 == _count(services, Message)
+
+
+def test_a_held_records_facts_wait_for_the_decision(client: Any, services: Any, token: Any) -> None:
+    from audit.entry import Actor
+
+    prison = token("prison-doncaster")
+    prisoner = json.loads((EXAMPLES / "prison-prisoner.json").read_text())
+    _post(client, prison, "prison", "prisoners", json.dumps(prisoner).encode())
+    # Another prisoner record: his prison number, but someone else's PNC ID.
+    other = {**prisoner, "pncNumber": "2008/0123456M", "releaseDate": "2026-01-05"}
+    body = _post(client, prison, "prison", "prisoners", json.dumps(other).encode()).get_json()
+    assert body["held"] == 1
+    [review] = services.subjects.reviews()
+    with services.db.transaction(readonly=True) as session:
+        before = services.records.current(session, review.incoming.subject_id)
+    assert "release" not in before
+    services.subjects.decide(Actor(user="ig"), review.id, "separate")
+    with services.db.transaction(readonly=True) as session:
+        after = services.records.current(session, review.incoming.subject_id)
+    assert after["release"]["value"]["releaseDate"] == "2026-01-05"

@@ -75,3 +75,14 @@ def test_similarity_is_symmetric_and_bounded(a: str, b: str) -> None:
 def test_details_survive_their_stored_form() -> None:
     details = person("Hargreaves", postcode="DN1 2AB")
     assert Details.from_json(details.to_json()) == details
+
+
+def test_surname_and_date_of_birth_alone_wait_for_review() -> None:
+    surname_only = Details.of("Hargreaves", BORN)
+    assert surname_only is not None
+    assert REVIEW <= score(surname_only, person("Hargreaves")) < AUTO_MATCH
+
+
+def test_names_in_any_script_are_kept() -> None:
+    assert normalise_name("Ковальчук") == "ковальчук"
+    assert Details.of("Ковальчук", BORN) is not None
