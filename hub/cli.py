@@ -307,6 +307,8 @@ def adapter_import(agency_kind: str, document_name: str, path: Path, agency_id: 
 
     def progress(done: int, total: int) -> None:
         nonlocal bar, shown
+        if not sys.stderr.isatty():
+            return  # a bar is for people watching; logs and pipes get the summary only
         if bar is None or done < shown:  # the first record, or a retry starting again
             if bar is not None:
                 bar.__exit__(None, None, None)

@@ -20,3 +20,7 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },
 }
+
+# gunicorn's runtime control socket (in $HOME by default) is not used: the hub is managed by its
+# process supervisor and signals, and writes nothing outside its own directories.
+control_socket_disable = True

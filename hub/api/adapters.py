@@ -46,11 +46,22 @@ def receive(agency_kind: str, name: str) -> ResponseReturnValue:
     if report.rejected == 0:
         return body, 200
     rejected = RecordsRejected(
-        f"{report.rejected} of {len(report.outcomes)} records were rejected and not stored; the "
-        "others were accepted. Correct the rejected records and send the document again: records "
-        "already accepted are not duplicated.",
+        _rejected_detail(report.rejected, len(report.outcomes)),
         **body,
     )
     problem = rejected.problem(instance=request.path)
     problem["requestId"] = g.get("request_id")
     return problem, rejected.status, {"Content-Type": PROBLEM_JSON}
+
+
+def _rejected_detail(rejected: int, total: int) -> str:
+    if rejected == total:
+        return (
+            f"all {total} records were rejected and nothing was stored; correct them and send "
+            "the document again"
+        )
+    return (
+        f"{rejected} of {total} records were rejected and not stored; the others were kept. "
+        "Correct the rejected records and send the document again: records already accepted "
+        "are not duplicated."
+    )

@@ -8,7 +8,9 @@ from adapters.base import CanonicalRecord
 from hub.api.schemas import load_envelope
 from hub.domain.messages import Envelope
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "formats" / "examples"
+# The published examples of every native format (copied from the design's formats page, with it
+# as FORMATS.md), kept in the repository so the tests run from any clone.
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 
 
 def as_message(record: CanonicalRecord, source: str, purpose: str = "case_management") -> Envelope:
