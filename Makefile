@@ -23,6 +23,7 @@ run: $(STAMP)
 # Every test: unit, integration (SQLite always; PostgreSQL/Redis where HUB_TEST_*_URL point at them),
 # end to end (a real gunicorn process) and the browser test (Debian's chromium, installed if missing).
 test: $(STAMP) browser
+	$(BIN)/hub policy test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 browser:

@@ -24,7 +24,7 @@ from hub.services.subjects import SubjectDirectory
 from hub.settings import Settings
 from hub.store.db import Database
 from hub.store.ephemeral import EphemeralStore, RedisEphemeralStore, SqlEphemeralStore
-from policies.engine import AgreementRouting, PolicyDecisionPoint
+from policies.engine import Agreements, PolicyDecisionPoint
 
 
 @dataclass
@@ -51,8 +51,8 @@ class Services:
         self.db.dispose()
 
 
-def load_policy(settings: Settings) -> AgreementRouting:
-    return AgreementRouting.load(
+def load_policy(settings: Settings) -> Agreements:
+    return Agreements.load(
         settings.policy_dir,
         message_types=[t.value for t in MessageType],
         purposes=[p.value for p in Purpose],
@@ -78,7 +78,7 @@ def build(settings: Settings, *, db: Database | None = None) -> Services:
     policy = load_policy(settings)
     identity = Identity(keyring, audit)
     records = SubjectRecords(identity, audit)
-    messages = MessageService(db, audit, identity, policy)
+    messages = MessageService(db, audit, identity, policy, records)
     return Services(
         settings=settings,
         db=db,

@@ -334,3 +334,70 @@ def adapter_import(agency_kind: str, document_name: str, path: Path, agency_id: 
     )
     if report.rejected:
         sys.exit(1)
+
+
+@main.group()
+def policy() -> None:
+    """The data sharing agreements in policies/agreements (no database needed)."""
+
+
+def _agreements(directory: Path | None) -> Any:
+    from hub.domain.vocab import MessageType, Purpose
+    from policies.engine import AgreementError, Agreements
+
+    folder = directory or Settings.policy_dir
+    try:
+        return folder, Agreements.load(
+            folder,
+            message_types=[t.value for t in MessageType],
+            purposes=[p.value for p in Purpose],
+            agency_kinds=[k.value for k in AgencyKind],
+        )
+    except AgreementError as error:
+        raise click.ClickException(str(error)) from None
+
+
+_DIR = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The agreements folder (default: the hub's policies/agreements).",
+)
+
+
+@policy.command("lint", with_appcontext=False)
+@_DIR
+def policy_lint(directory: Path | None) -> None:
+    """Check every agreement (TOML, vocabulary, Cedar rules against the schema); exit 1 naming
+    the file and the reason if one is invalid."""
+    _, engine = _agreements(directory)
+    for agreement in engine.agreements:
+        click.echo(
+            f"ok  {agreement.id} v{agreement.version}: {len(agreement.flows)} flow(s), "
+            f"review by {agreement.review_date}"
+        )
+    click.echo(f"{len(engine.agreements)} agreements; policy set {engine.policy_hash[:16]}")
+
+
+@policy.command("test", with_appcontext=False)
+@_DIR
+def policy_test(directory: Path | None) -> None:
+    """Run the example cases beside each agreement (*.cases.toml); exit 1 if any fails."""
+    from policies.cases import run_cases
+    from policies.engine import AgreementError
+
+    folder, engine = _agreements(directory)
+    failed = total = 0
+    try:
+        for result in run_cases(engine, folder):
+            total += 1
+            if result.passed:
+                click.echo(f"PASS {result.file}: {result.name}")
+            else:
+                failed += 1
+                click.echo(f"FAIL {result.file}: {result.name}: {result.detail}")
+    except AgreementError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{total - failed} passed, {failed} failed")
+    if failed or not total:
+        sys.exit(1)

@@ -1,22 +1,37 @@
-"""The policy decision point: may this sender disclose this message to this recipient?
+"""The policy decision point: may this sender disclose this message to this recipient, and which
+of its fields?
 
-This first engine reads the `[[flows]]` of each agreement: a flow permits a sender (agency kind or
-id) to send listed message types to a recipient (kind or id) for listed purposes, disclosing the
-listed fields. Anything no flow permits is denied: default deny, and an empty rule set denies
-everything. The Cedar engine of the data sharing agreements replaces this class behind the same
-`PolicyDecisionPoint` protocol.
+Each data sharing agreement is a TOML file in `policies/agreements/`, written for an information
+governance officer: who may send what to whom, for which purposes, under which lawful basis (with
+its legal reference), which fields each recipient receives, retention and review date. Each of
+its `[[flows]]` becomes a Cedar `permit` policy; an optional `condition` narrows it with the
+person's attributes (e.g. `resource.subject.pathway == 3`); a flow resting on consent also
+requires the person's consent to cover the recipient and the purpose. Its `rules` may add Cedar
+`forbid` policies. All are validated against `policies/schema.cedarschema` when loaded; an
+invalid file stops the hub, naming the file and the reason.
+
+Cedar decides: default deny, and any matching `forbid` overrides every `permit`. The decision
+names the policies that decided it (`<agreement id>/<policy id>`), the agreement, the lawful
+basis and the fields to disclose (those of the permitting flows for the recipient's kind). An
+agreement past its review date permits nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+
+import cedarpy
+
+SCHEMA_FILE = Path(__file__).parent / "schema.cedarschema"
 
 
 class AgreementError(ValueError):
@@ -25,10 +40,35 @@ class AgreementError(ValueError):
 
 @dataclass(frozen=True)
 class Party:
-    """The agency at one end of a disclosure, with the attributes policies may use."""
+    """An agency at one end of a disclosure, with the attributes policies may use."""
 
     agency_id: str
     kind: str
+    region: str = ""
+    clearance: int = 0
+
+
+@dataclass(frozen=True)
+class SubjectAttributes:
+    """The person as the hub's own records describe them (never as a sender says)."""
+
+    rosh_level: str = ""
+    mappa_category: int = 0
+    mappa_level: int = 0
+    iom_cohort: bool = False
+    pathway: int = 0
+    restricted: bool = False
+    discharge_area: str = ""
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The person's consent as the hub holds it, whichever agency recorded it."""
+
+    given: bool = False
+    purposes: frozenset[str] = frozenset()
+    recipients: frozenset[str] = frozenset()
+    exclusions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -37,6 +77,9 @@ class DisclosureRequest:
     recipient: Party
     message_type: str
     purpose: str
+    subject: SubjectAttributes = field(default_factory=SubjectAttributes)
+    consent: Consent = field(default_factory=Consent)
+    classification: str = "personal"
 
 
 @dataclass(frozen=True)
@@ -48,6 +91,7 @@ class DisclosureDecision:
     agreement_version: str | None = None
     lawful_basis: str | None = None
     fields: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()  # the Cedar policies that decided
 
     @property
     def decision(self) -> str:
@@ -62,18 +106,50 @@ class PolicyDecisionPoint(Protocol):
 
 @dataclass(frozen=True)
 class Flow:
+    number: int
     senders: frozenset[str]
     recipients: frozenset[str]
     types: frozenset[str]
     purposes: frozenset[str]
     lawful_basis: str
-    fields: Mapping[str, tuple[str, ...]]
+    legal_reference: str
+    condition: str
+    # recipient kind or id -> message type -> fields; "*" for every recipient of the flow
+    fields: Mapping[str, Mapping[str, tuple[str, ...]]]
 
-    def matches(self, request: DisclosureRequest) -> bool:
+    def fields_for(self, recipient: Party, message_type: str) -> tuple[str, ...]:
+        for key in (recipient.agency_id, recipient.kind, "*"):
+            if key in self.fields and message_type in self.fields[key]:
+                return self.fields[key][message_type]
+        return ()
+
+    def cedar(self, agreement_id: str) -> str:
+        def one_of(names: Iterable[str]) -> str:
+            return "[" + ", ".join(json.dumps(n) for n in sorted(names)) + "]"
+
+        senders, recipients = one_of(self.senders), one_of(self.recipients)
+        terms = [
+            f"({senders}.contains(context.sender.kind) || {senders}.contains(context.sender.id))",
+            f"({recipients}.contains(principal.kind) || {recipients}.contains(principal.id))",
+            f"{one_of(self.types)}.contains(resource.type)",
+            f"{one_of(self.purposes)}.contains(context.purpose)",
+        ]
+        if self.lawful_basis == "consent":
+            terms += [
+                "context.consent.given",
+                "context.consent.purposes.contains(context.purpose)",
+                "(context.consent.recipients.contains(principal.kind) || "
+                "context.consent.recipients.contains(principal.id))",
+                "!context.consent.exclusions.contains(principal.kind)",
+                "!context.consent.exclusions.contains(principal.id)",
+            ]
+        if self.condition:
+            terms.append(f"({self.condition})")
+        body = "\n  && ".join(terms)
         return (
-            bool({request.sender.kind, request.sender.agency_id} & self.senders)
-            and bool({request.recipient.kind, request.recipient.agency_id} & self.recipients)
-            and request.message_type in self.types
+            f'@id("flow-{self.number}")\n'
+            f'permit (principal is Agency, action == Action::"disclose", resource is Message)\n'
+            f"when {{\n  {body}\n}};\n"
         )
 
 
@@ -83,17 +159,41 @@ class Agreement:
     version: str
     title: str
     review_date: date
+    retention: str
     flows: tuple[Flow, ...]
+    rules: str  # Cedar forbid policies
     path: str
+    cedar_json: Mapping[str, Any]  # policy id (agreement/...) -> Cedar JSON policy
+
+    def flow(self, policy_id: str) -> Flow | None:
+        for flow in self.flows:
+            if policy_id == f"{self.id}/flow-{flow.number}":
+                return flow
+        return None
 
 
 # Agency ids are `kind-place` (e.g. courts-sheffield); a bare kind name is never an agency id.
 AGENCY_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
 LAWFUL_BASES = frozenset({"consent", "statutory_duty", "public_protection"})
+AGREEMENT_KEYS = frozenset(
+    {"id", "version", "title", "review_date", "retention", "parties", "flows", "rules"}
+)
+FLOW_KEYS = frozenset(
+    {
+        "senders",
+        "recipients",
+        "types",
+        "purposes",
+        "lawful_basis",
+        "legal_reference",
+        "condition",
+        "fields",
+    }
+)
 
 
-class AgreementRouting:
-    """Decides from agreement files. Construct with `load(directory, ...)`."""
+class Agreements:
+    """The agreements in force, decided by Cedar. Construct with `load(directory, ...)`."""
 
     def __init__(
         self,
@@ -104,6 +204,8 @@ class AgreementRouting:
         self.agreements = tuple(agreements)
         self.policy_hash = policy_hash
         self._clock = clock
+        self._schema = cedarpy.Schema.from_str(SCHEMA_FILE.read_text())
+        self._by_id = {a.id: a for a in self.agreements}
 
     @classmethod
     def load(
@@ -114,15 +216,16 @@ class AgreementRouting:
         purposes: Iterable[str],
         agency_kinds: Iterable[str],
         clock: Callable[[], date] = date.today,
-    ) -> AgreementRouting:
-        files = sorted(directory.glob("*.toml"))
-        digest = hashlib.sha256()
-        agreements = []
+    ) -> Agreements:
+        schema_text = SCHEMA_FILE.read_text()
+        files = sorted(p for p in directory.glob("*.toml") if not p.name.endswith(".cases.toml"))
+        digest = hashlib.sha256(b"schema\0" + schema_text.encode() + b"\0")
         vocab = (frozenset(message_types), frozenset(purposes), frozenset(agency_kinds))
+        agreements = []
         for path in files:
             raw = path.read_bytes()
             digest.update(path.name.encode() + b"\0" + raw + b"\0")
-            agreements.append(_parse(path, raw, *vocab))
+            agreements.append(_parse(path, raw, schema_text, *vocab))
         ids = [a.id for a in agreements]
         duplicates = {i for i in ids if ids.count(i) > 1}
         if duplicates:
@@ -130,43 +233,158 @@ class AgreementRouting:
         return cls(agreements, digest.hexdigest(), clock)
 
     def decide(self, request: DisclosureRequest) -> DisclosureDecision:
-        refusals: list[str] = []
         today = self._clock()
+        in_force = tuple(a.id for a in self.agreements if a.review_date >= today)
+        result = cedarpy.is_authorized(
+            {
+                "principal": {"type": "Agency", "id": request.recipient.agency_id},
+                "action": {"type": "Action", "id": "disclose"},
+                "resource": {"type": "Message", "id": "message"},
+                "context": _context(request),
+            },
+            self._policy_set(in_force),
+            _entities(request),
+        )
+        decided = tuple(result.diagnostics.reasons)
+        if result.allowed:
+            flows = [
+                (agreement, flow)
+                for policy in decided
+                for agreement in [self._by_id[policy.split("/", 1)[0]]]
+                for flow in [agreement.flow(policy)]
+                if flow is not None
+            ]
+            agreement, first = flows[0]
+            fields: list[str] = []
+            for _, flow in flows:
+                for name in flow.fields_for(request.recipient, request.message_type):
+                    if name not in fields:
+                        fields.append(name)
+            return DisclosureDecision(
+                permit=True,
+                reasons=tuple(f"permitted by {p}" for p in decided),
+                policy_hash=self.policy_hash,
+                agreement_id=agreement.id,
+                agreement_version=agreement.version,
+                lawful_basis=first.lawful_basis,
+                fields=tuple(fields),
+                policies=decided,
+            )
+        if decided:  # a forbid matched
+            reasons = tuple(f"forbidden by {p}" for p in decided)
+        else:
+            reasons = self._why_not(request, today)
+        return DisclosureDecision(
+            permit=False, reasons=reasons, policy_hash=self.policy_hash, policies=decided
+        )
+
+    def _why_not(self, request: DisclosureRequest, today: date) -> tuple[str, ...]:
+        """For people: the nearest flows and what they lacked (Cedar only says nothing matched)."""
+        hints = []
         for agreement in self.agreements:
             for flow in agreement.flows:
-                if not flow.matches(request):
+                if not (
+                    {request.sender.kind, request.sender.agency_id} & flow.senders
+                    and {request.recipient.kind, request.recipient.agency_id} & flow.recipients
+                    and request.message_type in flow.types
+                ):
                     continue
-                if request.purpose not in flow.purposes:
-                    refusals.append(f"{agreement.id} does not cover the purpose {request.purpose}")
-                    continue
+                where = f"{agreement.id}/flow-{flow.number}"
                 if agreement.review_date < today:
-                    refusals.append(
-                        f"{agreement.id} passed its review date ({agreement.review_date})"
+                    hints.append(
+                        f"{where}: the agreement passed its review date ({agreement.review_date})"
                     )
-                    continue
-                if flow.lawful_basis == "consent":
-                    # Claiming consent needs a consent record to check; none is held yet.
-                    refusals.append(
-                        f"{agreement.id} rests on consent, which the hub cannot verify yet"
+                elif request.purpose not in flow.purposes:
+                    hints.append(f"{where} does not cover the purpose {request.purpose}")
+                elif flow.lawful_basis == "consent":
+                    hints.append(
+                        f"{where} rests on consent, which the person has not given for this"
                     )
-                    continue
-                return DisclosureDecision(
-                    permit=True,
-                    reasons=(f"permitted by {agreement.id} v{agreement.version}",),
-                    policy_hash=self.policy_hash,
-                    agreement_id=agreement.id,
-                    agreement_version=agreement.version,
-                    lawful_basis=flow.lawful_basis,
-                    fields=flow.fields.get(request.message_type, ()),
-                )
-        reasons = tuple(refusals) or (
+                else:
+                    hints.append(f"{where}: its condition on the person is not met")
+        return tuple(hints) or (
             "no agreement permits this sender to send this type to this recipient",
         )
-        return DisclosureDecision(permit=False, reasons=reasons, policy_hash=self.policy_hash)
+
+    def _policy_set(self, in_force: tuple[str, ...]) -> Any:
+        return _compiled(self.policy_hash, in_force, self._by_id_json(in_force))
+
+    def _by_id_json(self, in_force: tuple[str, ...]) -> str:
+        policies: dict[str, Any] = {}
+        for agreement_id in in_force:
+            policies.update(self._by_id[agreement_id].cedar_json)
+        return json.dumps({"staticPolicies": policies, "templates": {}, "templateLinks": []})
+
+
+@lru_cache(maxsize=8)
+def _compiled(policy_hash: str, in_force: tuple[str, ...], policies_json: str) -> Any:
+    """One parsed Cedar policy set per set of agreements in force (changes at review dates)."""
+    return cedarpy.PolicySet.from_json_str(policies_json)
+
+
+def _context(request: DisclosureRequest) -> dict[str, Any]:
+    consent = request.consent
+    return {
+        "sender": {
+            "id": request.sender.agency_id,
+            "kind": request.sender.kind,
+            "region": request.sender.region,
+        },
+        "purpose": request.purpose,
+        "consent": {
+            "given": consent.given,
+            "purposes": sorted(consent.purposes),
+            "recipients": sorted(consent.recipients),
+            "exclusions": sorted(consent.exclusions),
+        },
+    }
+
+
+def _entities(request: DisclosureRequest) -> list[dict[str, Any]]:
+    recipient, person = request.recipient, request.subject
+    return [
+        {
+            "uid": {"type": "Agency", "id": recipient.agency_id},
+            "attrs": {
+                "id": recipient.agency_id,
+                "kind": recipient.kind,
+                "region": recipient.region,
+                "clearance": recipient.clearance,
+            },
+            "parents": [],
+        },
+        {
+            "uid": {"type": "Subject", "id": "subject"},
+            "attrs": {
+                "roshLevel": person.rosh_level,
+                "mappaCategory": person.mappa_category,
+                "mappaLevel": person.mappa_level,
+                "iomCohort": person.iom_cohort,
+                "pathway": person.pathway,
+                "restricted": person.restricted,
+                "dischargeArea": person.discharge_area,
+            },
+            "parents": [],
+        },
+        {
+            "uid": {"type": "Message", "id": "message"},
+            "attrs": {
+                "type": request.message_type,
+                "classification": request.classification,
+                "subject": {"__entity": {"type": "Subject", "id": "subject"}},
+            },
+            "parents": [],
+        },
+    ]
 
 
 def _parse(
-    path: Path, raw: bytes, types: frozenset[str], purposes: frozenset[str], kinds: frozenset[str]
+    path: Path,
+    raw: bytes,
+    schema: str,
+    types: frozenset[str],
+    purposes: frozenset[str],
+    kinds: frozenset[str],
 ) -> Agreement:
     def fail(reason: str) -> AgreementError:
         return AgreementError(f"{path}: {reason}")
@@ -175,55 +393,125 @@ def _parse(
         doc: dict[str, Any] = tomllib.loads(raw.decode())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise fail(f"not valid TOML: {error}") from None
-    for key in ("id", "version", "title", "review_date", "flows"):
+    doc.setdefault("flows", [])
+    for key in ("id", "version", "title", "review_date", "retention"):
         if key not in doc:
             raise fail(f"missing '{key}'")
+    if unknown := set(doc) - AGREEMENT_KEYS:
+        raise fail(f"unknown keys {sorted(unknown)} (a key after [[flows]] belongs to that flow)")
     if not isinstance(doc["review_date"], date):
         raise fail("'review_date' must be a date (YYYY-MM-DD)")
-    flows = []
-    for n, flow in enumerate(doc["flows"], start=1):
-        where = f"flow {n}"
-        senders = _names(flow, "senders", fail, where)
-        recipients = _names(flow, "recipients", fail, where)
-        flow_types = _names(flow, "types", fail, where)
-        flow_purposes = _names(flow, "purposes", fail, where)
-        for party in senders | recipients:
-            if party not in kinds and not AGENCY_ID.match(party):
-                raise fail(f"{where}: {party!r} is neither an agency kind nor an agency id")
-        if unknown := flow_types - types:
-            raise fail(f"{where}: unknown message types {sorted(unknown)}")
-        if unknown := flow_purposes - purposes:
-            raise fail(f"{where}: unknown purposes {sorted(unknown)}")
-        basis = flow.get("lawful_basis")
-        if basis not in LAWFUL_BASES:
-            raise fail(f"{where}: 'lawful_basis' must be one of {sorted(LAWFUL_BASES)}")
-        field_map = flow.get("fields", {})
-        if not isinstance(field_map, dict) or set(field_map) != set(flow_types):
-            raise fail(f"{where}: 'fields' must list the disclosed fields for each of its types")
-        for message_type, names in field_map.items():
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise fail(f"{where}: fields.{message_type} must be a list of field names")
-        flows.append(
-            Flow(
-                senders=senders,
-                recipients=recipients,
-                types=flow_types,
-                purposes=flow_purposes,
-                lawful_basis=basis,
-                fields={t: tuple(v) for t, v in field_map.items()},
-            )
-        )
+    agreement_id = str(doc["id"])
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", agreement_id):
+        raise fail("'id' must be lower-case words joined by hyphens")
+    if not isinstance(doc["flows"], list) or not (doc["flows"] or doc.get("rules")):
+        raise fail("'flows' must list at least one flow (or 'rules' must restrict something)")
+    flows = [
+        _flow(n, flow, fail, types, purposes, kinds) for n, flow in enumerate(doc["flows"], start=1)
+    ]
+    rules = doc.get("rules", "")
+    if not isinstance(rules, str):
+        raise fail("'rules' must be Cedar policy text")
+    text = "".join(f.cedar(agreement_id) for f in flows) + rules
+    try:
+        validation = cedarpy.validate_policies(text, schema)
+    except Exception as error:  # a syntax error surfaces as an exception from the parser
+        raise fail(f"the Cedar rules do not parse: {error}") from None
+    if not validation.validation_passed:
+        problems = "; ".join(str(e) for e in validation.errors)
+        raise fail(f"the Cedar rules do not fit the schema: {problems}")
+    parsed = json.loads(cedarpy.policies_to_json_str(text))
+    cedar_json: dict[str, Any] = {}
+    flow_ids = {f"flow-{f.number}" for f in flows}
+    for policy in parsed["staticPolicies"].values():
+        local = policy.get("annotations", {}).get("id")
+        if not local:
+            raise fail('every rule needs an @id("...") annotation, to name it in decisions')
+        if local in flow_ids and policy["effect"] == "permit":
+            pass
+        elif policy["effect"] != "forbid":
+            raise fail(f"rule {local!r}: 'rules' may only forbid; permissions are flows")
+        key = f"{agreement_id}/{local}"
+        if key in cedar_json:
+            raise fail(f"two rules are named {local!r}")
+        cedar_json[key] = policy
     return Agreement(
-        id=str(doc["id"]),
+        id=agreement_id,
         version=str(doc["version"]),
         title=str(doc["title"]),
         review_date=doc["review_date"],
+        retention=str(doc["retention"]),
         flows=tuple(flows),
+        rules=rules,
         path=str(path),
+        cedar_json=cedar_json,
     )
 
 
-def _names(flow: Mapping[str, Any], key: str, fail: Any, where: str) -> frozenset[str]:
+def _flow(
+    number: int,
+    flow: Any,
+    fail: Callable[[str], AgreementError],
+    types: frozenset[str],
+    purposes: frozenset[str],
+    kinds: frozenset[str],
+) -> Flow:
+    where = f"flow {number}"
+    if not isinstance(flow, dict):
+        raise fail(f"{where}: must be a table")
+    if extra := set(flow) - FLOW_KEYS:
+        raise fail(f"{where}: unknown keys {sorted(extra)}")
+    senders = _names(flow, "senders", fail, where)
+    recipients = _names(flow, "recipients", fail, where)
+    flow_types = _names(flow, "types", fail, where)
+    flow_purposes = _names(flow, "purposes", fail, where)
+    for party in senders | recipients:
+        if party not in kinds and not AGENCY_ID.match(party):
+            raise fail(f"{where}: {party!r} is neither an agency kind nor an agency id")
+    if unknown := flow_types - types:
+        raise fail(f"{where}: unknown message types {sorted(unknown)}")
+    if unknown := flow_purposes - purposes:
+        raise fail(f"{where}: unknown purposes {sorted(unknown)}")
+    basis = flow.get("lawful_basis")
+    if basis not in LAWFUL_BASES:
+        raise fail(f"{where}: 'lawful_basis' must be one of {sorted(LAWFUL_BASES)}")
+    reference = flow.get("legal_reference", "")
+    if basis != "consent" and not (isinstance(reference, str) and reference.strip()):
+        raise fail(f"{where}: a {basis} flow needs its 'legal_reference'")
+    condition = flow.get("condition", "")
+    if not isinstance(condition, str):
+        raise fail(f"{where}: 'condition' must be a Cedar expression")
+    field_map = flow.get("fields")
+    if not isinstance(field_map, dict) or not field_map:
+        raise fail(f"{where}: 'fields' must say which fields each recipient receives")
+    parsed: dict[str, dict[str, tuple[str, ...]]] = {}
+    for recipient, by_type in field_map.items():
+        if recipient != "*" and recipient not in recipients:
+            raise fail(f"{where}: fields for {recipient!r}, which is not a recipient of the flow")
+        if not isinstance(by_type, dict) or set(by_type) != set(flow_types):
+            raise fail(f"{where}: fields.{recipient} must list the fields for each of its types")
+        for message_type, names in by_type.items():
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise fail(f"{where}: fields.{recipient}.{message_type} must be a list of names")
+        parsed[recipient] = {t: tuple(v) for t, v in by_type.items()}
+    if "*" not in parsed and set(parsed) != recipients:
+        raise fail(f"{where}: 'fields' must cover every recipient (or use \"*\")")
+    return Flow(
+        number=number,
+        senders=senders,
+        recipients=recipients,
+        types=flow_types,
+        purposes=flow_purposes,
+        lawful_basis=basis,
+        legal_reference=str(reference),
+        condition=condition,
+        fields=parsed,
+    )
+
+
+def _names(
+    flow: Mapping[str, Any], key: str, fail: Callable[[str], AgreementError], where: str
+) -> frozenset[str]:
     value = flow.get(key)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise fail(f"{where}: '{key}' must be a non-empty list of names")

@@ -317,7 +317,17 @@ class DocumentService:
         recipient = decision = None
         if record.recipient is not None:
             sender, recipient = self._messages.parties(session, caller.agency_id, record.recipient)
-            decision = self._messages.decide(sender, recipient, record.type, purpose)
+            holder = next(
+                (
+                    found
+                    for ref in record.identifiers
+                    if (found := self._identity.find(session, ref))
+                ),
+                None,
+            )
+            decision = self._messages.decide(
+                session, sender, recipient, record.type, purpose, holder
+            )
             if not decision.permit:
                 raise self._messages.refusal(
                     caller, record.type, purpose, recipient, decision, None

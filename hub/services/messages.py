@@ -29,9 +29,17 @@ from hub.domain.vocab import AuditAction, Decision, MessageType, SubjectScheme
 from hub.security.crypto import keyed_digest, seal, sha256_hex
 from hub.services.audit import AuditLog
 from hub.services.identity import Identity
+from hub.services.records import SubjectRecords
 from hub.store.db import Database
 from hub.store.models import Agency, Delivery, IdempotencyRecord, Message, Subject
-from policies.engine import DisclosureDecision, DisclosureRequest, Party, PolicyDecisionPoint
+from policies.engine import (
+    Consent,
+    DisclosureDecision,
+    DisclosureRequest,
+    Party,
+    PolicyDecisionPoint,
+    SubjectAttributes,
+)
 
 
 @dataclass(frozen=True)
@@ -48,11 +56,17 @@ def request_digest(body: Any) -> str:
 
 class MessageService:
     def __init__(
-        self, db: Database, audit: AuditLog, identity: Identity, policy: PolicyDecisionPoint
+        self,
+        db: Database,
+        audit: AuditLog,
+        identity: Identity,
+        policy: PolicyDecisionPoint,
+        records: SubjectRecords,
     ) -> None:
         self._db = db
         self._audit = audit
         self._identity = identity
+        self._records = records
         self._policy = policy
 
     def accept(
@@ -116,9 +130,11 @@ class MessageService:
 
     def _accept(self, session: Session, caller: Caller, envelope: Envelope, digest: str) -> Answer:
         sender, recipient = self.parties(session, caller.agency_id, envelope.recipient or "")
-        decision = self.decide(sender, recipient, envelope.type, envelope.purpose.value)
+        known = self._identity.find(session, envelope.subject)
+        decision = self.decide(
+            session, sender, recipient, envelope.type, envelope.purpose.value, known
+        )
         if not decision.permit:
-            known = self._identity.find(session, envelope.subject)
             raise self.refusal(
                 caller, envelope.type, envelope.purpose.value, recipient, decision, known
             )
@@ -167,14 +183,30 @@ class MessageService:
         return sender, recipient
 
     def decide(
-        self, sender: Agency, recipient: Agency, message_type: MessageType, purpose: str
+        self,
+        session: Session,
+        sender: Agency,
+        recipient: Agency,
+        message_type: MessageType,
+        purpose: str,
+        subject: Subject | None,
     ) -> DisclosureDecision:
+        """The agreements' decision, on the person as the hub's own records describe them
+        (attributes and consent), never as the sender says."""
+        person, consent = (
+            self._records.attributes(session, self._identity.root(session, subject).id)
+            if subject is not None
+            else (SubjectAttributes(), Consent())
+        )
         return self._policy.decide(
             DisclosureRequest(
-                sender=Party(sender.id, sender.kind),
-                recipient=Party(recipient.id, recipient.kind),
+                sender=_party(sender),
+                recipient=_party(recipient),
                 message_type=message_type.value,
                 purpose=purpose,
+                subject=person,
+                consent=consent,
+                classification=classification(message_type, sender.kind),
             )
         )
 
@@ -361,6 +393,26 @@ class MessageService:
                     for d in deliveries
                 ],
             }
+
+
+def _party(agency: Agency) -> Party:
+    clearance = agency.attributes.get("clearance", 0) if agency.attributes else 0
+    return Party(
+        agency.id,
+        agency.kind,
+        region=agency.region,
+        clearance=clearance if isinstance(clearance, int) else 0,
+    )
+
+
+def classification(message_type: MessageType, sender_kind: str) -> str:
+    """What kind of information a message is, for the rules that treat kinds differently: a
+    police IOM team's case information is police intelligence."""
+    if sender_kind == "iom" and message_type is MessageType.CASE_SUMMARY:
+        return "police_intelligence"
+    if message_type in (MessageType.CASE_SUMMARY, MessageType.NEEDS_ASSESSMENT):
+        return "special_category"  # health, substance misuse, offending behaviour
+    return "personal"
 
 
 def _accepted_body(message_id: str, recipients: list[str]) -> dict[str, Any]:

@@ -262,7 +262,7 @@ class SubjectDirectory:
                 session, message.source_agency_id, message.recipient_agency_id
             )
             decision = self._messages.decide(
-                sender, recipient, MessageType(message.type), message.purpose
+                session, sender, recipient, MessageType(message.type), message.purpose, subject
             )
             if not decision.permit:
                 self._audit.record(

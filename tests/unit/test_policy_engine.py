@@ -1,4 +1,5 @@
-"""The first policy engine: default deny, agreements read from files, invalid files refused."""
+"""The Cedar policy engine: agreements from files, default deny, forbid overrides permit, fields
+by recipient, consent and attributes from the hub's records, invalid files refused by name."""
 
 from __future__ import annotations
 
@@ -6,9 +7,18 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.domain.vocab import AgencyKind, MessageType, Purpose
-from policies.engine import AgreementError, AgreementRouting, DisclosureRequest, Party
+from policies.engine import (
+    AgreementError,
+    Agreements,
+    Consent,
+    DisclosureRequest,
+    Party,
+    SubjectAttributes,
+)
 
 SEEDS = Path(__file__).resolve().parents[2] / "policies" / "agreements"
 VOCAB = dict(
@@ -18,7 +28,10 @@ VOCAB = dict(
 )
 COURTS = Party("courts-sheffield", "courts")
 PROVIDER = Party("provider-doncaster-alliance", "provider")
+PROBATION = Party("probation-south-yorkshire", "probation", clearance=2)
 PRISON = Party("prison-doncaster", "prison")
+IOM = Party("iom-sheffield", "iom")
+CONSENTED = Consent(True, frozenset({"case_management"}), frozenset({"provider"}))
 
 
 def _request(
@@ -26,30 +39,95 @@ def _request(
     recipient: Party,
     message_type: str = "conviction",
     purpose: str = "case_management",
+    **kw: object,
 ) -> DisclosureRequest:
-    return DisclosureRequest(sender, recipient, message_type, purpose)
+    return DisclosureRequest(sender, recipient, message_type, purpose, **kw)  # type: ignore[arg-type]
 
 
-def test_seed_agreements_permit_with_fields_and_basis() -> None:
-    engine = AgreementRouting.load(SEEDS, **VOCAB)
-    decision = engine.decide(_request(COURTS, PROVIDER))
+@pytest.fixture(scope="module")
+def seeds() -> Agreements:
+    return Agreements.load(SEEDS, **VOCAB)
+
+
+def test_seed_agreements_permit_with_fields_and_basis(seeds: Agreements) -> None:
+    decision = seeds.decide(_request(COURTS, PROVIDER))
     assert decision.permit
     assert decision.agreement_id == "dsa-courts-conviction-information"
+    assert decision.policies == ("dsa-courts-conviction-information/flow-2",)
     assert decision.lawful_basis == "statutory_duty"
     assert decision.fields == ("offence", "severity", "convictionDate", "court", "disposal")
-    assert decision.policy_hash == engine.policy_hash
+    assert decision.policy_hash == seeds.policy_hash
+    probation = seeds.decide(_request(COURTS, PROBATION))
+    assert "plea" in probation.fields and "caseUrn" in probation.fields
 
 
-def test_default_deny() -> None:
-    engine = AgreementRouting.load(SEEDS, **VOCAB)
-    assert not engine.decide(_request(COURTS, PRISON)).permit
-    assert not engine.decide(_request(PROVIDER, COURTS)).permit
-    wrong_purpose = engine.decide(_request(COURTS, PROVIDER, purpose="public_protection"))
+def test_default_deny(seeds: Agreements) -> None:
+    assert not seeds.decide(_request(COURTS, PRISON)).permit
+    assert not seeds.decide(_request(PROVIDER, COURTS)).permit
+    wrong_purpose = seeds.decide(_request(COURTS, PROVIDER, purpose="public_protection"))
     assert not wrong_purpose.permit and "purpose" in wrong_purpose.reasons[0]
 
 
+def test_voluntary_cases_need_the_persons_consent(seeds: Agreements) -> None:
+    voluntary = SubjectAttributes(pathway=3)
+    refused = seeds.decide(_request(COURTS, PROVIDER, subject=voluntary))
+    assert not refused.permit
+    assert any("consent" in reason for reason in refused.reasons)
+    permitted = seeds.decide(_request(COURTS, PROVIDER, subject=voluntary, consent=CONSENTED))
+    assert permitted.permit and permitted.lawful_basis == "consent"
+    assert "disposal" not in permitted.fields  # the consent flow discloses less
+    excluded = Consent(
+        True, frozenset({"case_management"}), frozenset({"provider"}), frozenset({"provider"})
+    )
+    assert not seeds.decide(_request(COURTS, PROVIDER, subject=voluntary, consent=excluded)).permit
+    other_purpose = Consent(True, frozenset({"resettlement"}), frozenset({"provider"}))
+    assert not seeds.decide(
+        _request(COURTS, PROVIDER, subject=voluntary, consent=other_purpose)
+    ).permit
+
+
+def test_a_forbid_overrides_every_permit(seeds: Agreements) -> None:
+    restricted = SubjectAttributes(restricted=True)
+    refused = seeds.decide(_request(COURTS, PROVIDER, subject=restricted))
+    assert not refused.permit
+    assert refused.policies == ("hub-wide-restrictions/restricted-person",)
+    assert seeds.decide(_request(COURTS, PROBATION, subject=restricted)).permit
+
+
+def test_police_intelligence_never_reaches_a_provider(seeds: Agreements) -> None:
+    intelligence = dict(classification="police_intelligence")
+    to_provider = seeds.decide(
+        _request(IOM, PROVIDER, "cohort-membership", "case_management", **intelligence)
+    )
+    assert not to_provider.permit
+    assert "hub-wide-restrictions/no-intelligence-to-providers" in to_provider.policies
+    cleared = seeds.decide(
+        _request(IOM, PROBATION, "case-summary", "risk_management", **intelligence)
+    )
+    assert cleared.permit and "riskSummary" in cleared.fields
+    uncleared = Party("probation-elsewhere", "probation", clearance=1)
+    assert not seeds.decide(
+        _request(IOM, uncleared, "case-summary", "risk_management", **intelligence)
+    ).permit
+
+
+def test_fields_differ_by_recipient(seeds: Agreements) -> None:
+    to_probation = seeds.decide(_request(IOM, PROBATION, "cohort-membership"))
+    to_provider = seeds.decide(_request(IOM, PROVIDER, "cohort-membership"))
+    assert "offenderGroup" in to_probation.fields and "offenderGroup" not in to_provider.fields
+    summary = seeds.decide(
+        _request(
+            Party("probation-south-yorkshire", "probation"),
+            PROVIDER,
+            "case-summary",
+            "risk_management",
+        )
+    )
+    assert summary.permit and "riskSummary" not in summary.fields  # never the risk narrative
+
+
 def test_an_empty_rule_set_denies_everything(tmp_path: Path) -> None:
-    engine = AgreementRouting.load(tmp_path, **VOCAB)
+    engine = Agreements.load(tmp_path, **VOCAB)
     assert not engine.decide(_request(COURTS, PROVIDER)).permit
 
 
@@ -58,13 +136,15 @@ id = "dsa-x"
 version = "1"
 title = "x"
 review_date = 2027-01-01
+retention = "P1Y"
 [[flows]]
 senders = ["courts"]
 recipients = ["provider"]
 types = ["conviction"]
 purposes = ["case_management"]
 lawful_basis = "statutory_duty"
-fields.conviction = ["offence"]
+legal_reference = "an Act"
+fields."*".conviction = ["offence"]
 """
 
 
@@ -76,17 +156,30 @@ fields.conviction = ["offence"]
         (GOOD.replace('"conviction"]', '"gossip"]', 1), "unknown message types"),
         (GOOD.replace('"case_management"', '"curiosity"'), "unknown purposes"),
         (GOOD.replace('"statutory_duty"', '"because"'), "lawful_basis"),
-        (
-            GOOD.replace('fields.conviction = ["offence"]', 'fields.conviction = "offence"'),
-            "list of field names",
-        ),
+        (GOOD.replace('legal_reference = "an Act"\n', ""), "legal_reference"),
+        (GOOD.replace('= ["offence"]', '= "offence"'), "list of names"),
         (
             GOOD.replace('recipients = ["provider"]', 'recipients = ["provder"]'),
             "neither an agency kind",
         ),
-        (GOOD.replace('fields.conviction = ["offence"]', ""), "'fields'"),
+        (GOOD.replace('fields."*".conviction = ["offence"]', ""), "'fields'"),
+        (GOOD.replace('fields."*"', "fields.probation"), "not a recipient"),
         (GOOD.replace('senders = ["courts"]', "senders = []"), "'senders'"),
         (GOOD.replace("2027-01-01", '"soon"'), "review_date"),
+        (GOOD + 'condition = "resource.subject.pathwya == 3"\n', "schema"),
+        (GOOD + 'condition = "resource.subject.pathway =="\n', "parse"),
+        (GOOD + 'colour = "red"\n', "unknown keys"),
+        (
+            GOOD.replace("[[flows]]", "rules = 'permit (principal, action, resource);'\n[[flows]]"),
+            "@id",
+        ),
+        (
+            GOOD.replace(
+                "[[flows]]",
+                "rules = '@id(\"open\") permit (principal, action, resource);'\n[[flows]]",
+            ),
+            "may only forbid",
+        ),
     ],
 )
 def test_invalid_agreements_are_refused_naming_the_file(
@@ -94,35 +187,28 @@ def test_invalid_agreements_are_refused_naming_the_file(
 ) -> None:
     (tmp_path / "bad.toml").write_text(text)
     with pytest.raises(AgreementError, match=reason) as info:
-        AgreementRouting.load(tmp_path, **VOCAB)
+        Agreements.load(tmp_path, **VOCAB)
     assert "bad.toml" in str(info.value)
 
 
 def test_policy_hash_follows_the_files(tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text(GOOD)
-    first = AgreementRouting.load(tmp_path, **VOCAB).policy_hash
+    first = Agreements.load(tmp_path, **VOCAB).policy_hash
     (tmp_path / "a.toml").write_text(GOOD.replace('version = "1"', 'version = "2"'))
-    assert AgreementRouting.load(tmp_path, **VOCAB).policy_hash != first
+    assert Agreements.load(tmp_path, **VOCAB).policy_hash != first
 
 
 def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text(GOOD)
     (tmp_path / "b.toml").write_text(GOOD)
     with pytest.raises(AgreementError, match="used twice"):
-        AgreementRouting.load(tmp_path, **VOCAB)
-
-
-def test_consent_is_not_claimed_until_it_can_be_checked(tmp_path: Path) -> None:
-    (tmp_path / "a.toml").write_text(GOOD.replace('"statutory_duty"', '"consent"'))
-    decision = AgreementRouting.load(tmp_path, **VOCAB).decide(_request(COURTS, PROVIDER))
-    assert not decision.permit
-    assert decision.reasons == ("dsa-x rests on consent, which the hub cannot verify yet",)
+        Agreements.load(tmp_path, **VOCAB)
 
 
 def test_an_agreement_past_its_review_date_permits_nothing(tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text(GOOD)
-    before = AgreementRouting.load(tmp_path, **VOCAB, clock=lambda: date(2026, 12, 31))
-    after = AgreementRouting.load(tmp_path, **VOCAB, clock=lambda: date(2027, 1, 2))
+    before = Agreements.load(tmp_path, **VOCAB, clock=lambda: date(2026, 12, 31))
+    after = Agreements.load(tmp_path, **VOCAB, clock=lambda: date(2027, 1, 2))
     assert before.decide(_request(COURTS, PROVIDER)).permit
     refused = after.decide(_request(COURTS, PROVIDER))
     assert not refused.permit and "review date" in refused.reasons[0]
@@ -132,6 +218,82 @@ def test_agency_ids_name_one_agency(tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text(
         GOOD.replace('recipients = ["provider"]', 'recipients = ["provider-doncaster-alliance"]')
     )
-    engine = AgreementRouting.load(tmp_path, **VOCAB)
+    engine = Agreements.load(tmp_path, **VOCAB)
     assert engine.decide(_request(COURTS, PROVIDER)).permit
     assert not engine.decide(_request(COURTS, Party("provider-elsewhere", "provider"))).permit
+
+
+# Random people, recipients, purposes and consent against the seed agreements.
+_parties = st.sampled_from(
+    [COURTS, PROVIDER, PROBATION, PRISON, IOM, Party("provider-x", "provider", clearance=2)]
+)
+_subjects = st.builds(
+    SubjectAttributes,
+    rosh_level=st.sampled_from(["", "LOW", "MEDIUM", "HIGH", "VERY_HIGH"]),
+    mappa_category=st.integers(0, 3),
+    mappa_level=st.integers(0, 3),
+    iom_cohort=st.booleans(),
+    pathway=st.integers(0, 3),
+    restricted=st.booleans(),
+)
+_kinds = st.frozensets(st.sampled_from([k.value for k in AgencyKind]))
+_consents = st.builds(
+    Consent,
+    given=st.booleans(),
+    purposes=st.frozensets(st.sampled_from([p.value for p in Purpose])),
+    recipients=_kinds,
+    exclusions=_kinds,
+)
+_requests = st.builds(
+    DisclosureRequest,
+    sender=_parties,
+    recipient=_parties,
+    message_type=st.sampled_from([t.value for t in MessageType]),
+    purpose=st.sampled_from([p.value for p in Purpose]),
+    subject=_subjects,
+    consent=_consents,
+    classification=st.sampled_from(
+        ["personal", "special_category", "police_intelligence", "commercially_sensitive"]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_requests)
+def test_a_permit_always_names_a_flow_whose_terms_it_meets(request: DisclosureRequest) -> None:
+    engine = _seeds()
+    decision = engine.decide(request)
+    if not decision.permit:
+        return
+    assert decision.policies
+    for policy in decision.policies:
+        agreement_id, local = policy.split("/", 1)
+        [agreement] = [a for a in engine.agreements if a.id == agreement_id]
+        flow = agreement.flow(policy)
+        assert flow is not None  # only flows permit
+        assert {request.sender.kind, request.sender.agency_id} & flow.senders
+        assert {request.recipient.kind, request.recipient.agency_id} & flow.recipients
+        assert request.message_type in flow.types and request.purpose in flow.purposes
+        if flow.lawful_basis == "consent":
+            assert request.consent.given and request.purpose in request.consent.purposes
+
+
+@settings(max_examples=300, deadline=None)
+@given(_requests)
+def test_any_matching_forbid_denies(request: DisclosureRequest) -> None:
+    decision = _seeds().decide(request)
+    restricted = request.subject.restricted and request.recipient.kind != "probation"
+    intelligence = request.classification == "police_intelligence" and (
+        request.recipient.kind == "provider" or request.recipient.clearance < 2
+    )
+    if restricted or intelligence:
+        assert not decision.permit
+
+
+_SEEDS: list[Agreements] = []
+
+
+def _seeds() -> Agreements:
+    if not _SEEDS:
+        _SEEDS.append(Agreements.load(SEEDS, **VOCAB))
+    return _SEEDS[0]

@@ -1,0 +1,110 @@
+"""Sharing decided by the agreements on the person as the hub's records describe them: a
+provider's voluntary (pathway 3) client's convictions reach it only with the person's consent,
+which the provider recorded and the court's disclosure honours; withdrawal stops the next one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import audit_entries
+from tests.support.adapters import EXAMPLES
+from tests.support.world import conviction_event
+
+CONSENT = {
+    "kind": "consent",
+    "nomsNumber": "A4821DC",
+    "signedOn": "2025-10-01",
+    "recipients": ["probation", "provider"],
+    "purposes": ["case_management"],
+    "evidence": {"documentRef": "CMS/consent/A4821DC.pdf", "sha256": "ab" * 32},
+}
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _events(client: Any, token: str, *events: dict[str, Any]) -> Any:
+    response = client.post(
+        "/v1/adapters/provider/events",
+        data=json.dumps({"events": list(events)}),
+        content_type="application/json",
+        headers=_auth(token),
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _convict(client: Any, token: str) -> Any:
+    return client.post(
+        "/v1/messages",
+        data=json.dumps(conviction_event(subject="noms:A4821DC")),
+        content_type="application/cloudevents+json",
+        headers=_auth(token),
+    )
+
+
+def test_consent_recorded_by_the_provider_is_honoured_for_the_courts(
+    client: Any, services: Any, token: Any
+) -> None:
+    probation, court, provider = (
+        token("probation-south-yorkshire"),
+        token("courts-sheffield"),
+        token("provider-doncaster-alliance"),
+    )
+    referral = json.loads((EXAMPLES / "probation-referral.json").read_text())
+    referral["pathway"] = 3  # voluntary support
+    sent = client.post(
+        "/v1/adapters/probation/referrals",
+        data=json.dumps(referral),
+        content_type="application/json",
+        headers=_auth(probation),
+    )
+    assert sent.status_code == 200, sent.get_json()
+
+    # No consent yet: refused, with the reason, and audited with the policy set's hash.
+    refused = _convict(client, court)
+    assert refused.status_code == 403
+    assert any("consent" in reason for reason in refused.get_json()["reasons"])
+    [denied] = audit_entries(services, "message.refused")
+    assert denied["decision"] == "deny" and denied["policy_hash"] == services.policy.policy_hash
+
+    # The provider records the person's signed consent; the court's next conviction is shared,
+    # minimised to what the consent flow allows (no disposal).
+    _events(client, provider, CONSENT)
+    accepted = _convict(client, court)
+    assert accepted.status_code == 202, accepted.get_json()
+    items = client.get("/v1/inbox", headers=_auth(provider)).get_json()["items"]
+    conviction = [i for i in items if i["message"]["type"].endswith("conviction.v1")]
+    assert len(conviction) == 1
+    # (the event carries no severity band; the statutory flow would add the disposal)
+    assert sorted(conviction[0]["message"]["data"]) == ["convictionDate", "court", "offence"]
+    [delivered] = [
+        e
+        for e in audit_entries(services, "message.delivered")
+        if e["message_id"] == accepted.get_json()["id"]
+    ]
+    assert delivered["lawful_basis"] == "consent"
+    assert delivered["reasons"] == ["permitted by dsa-courts-conviction-information/flow-3"]
+
+    # Withdrawn: the next conviction is refused again, and the refusal audited.
+    _events(
+        client,
+        provider,
+        {"kind": "consent_withdrawn", "nomsNumber": "A4821DC", "withdrawnOn": "2025-11-01"},
+    )
+    again = _convict(client, court)
+    assert again.status_code == 403
+    assert len(audit_entries(services, "message.refused")) == 2
+
+
+def test_statutory_supervision_needs_no_consent(client: Any, token: Any) -> None:
+    # Pathway 2 (the published referral): the provider supervises under contract.
+    client.post(
+        "/v1/adapters/probation/referrals",
+        data=(EXAMPLES / "probation-referral.json").read_bytes(),
+        content_type="application/json",
+        headers=_auth(token("probation-south-yorkshire")),
+    )
+    assert _convict(client, token("courts-sheffield")).status_code == 202
