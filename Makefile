@@ -37,6 +37,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/adapters.py
+	$(BIN)/python bench/policy.py
 
 # Re-lock every transitive version after changing pyproject.toml.
 lock: $(BIN)/python

@@ -67,7 +67,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     csrf = CSRFProtect(app)
-    for blueprint in (v1.bp, adapters.bp, subjects.bp, oauth_views.bp, ops.bp):
+    for blueprint in (
+        v1.bp,
+        adapters.bp,
+        subjects.bp,
+        subjects.consents_bp,
+        subjects.decisions_bp,
+        oauth_views.bp,
+        ops.bp,
+    ):
         csrf.exempt(blueprint)  # token-authenticated or public: no cookies, so no CSRF
         app.register_blueprint(blueprint)
     app.register_blueprint(views.bp)

@@ -13,6 +13,7 @@ from hub.security.keys import SigningKeys
 from hub.security.tokens import TokenService
 from hub.services.audit import AuditLog
 from hub.services.clients import ClientStatus
+from hub.services.consents import ConsentRegister
 from hub.services.documents import DocumentService
 from hub.services.identity import Identity
 from hub.services.inbox import InboxService
@@ -40,6 +41,7 @@ class Services:
     registry: Registry
     identity: Identity
     records: SubjectRecords
+    consents: ConsentRegister
     messages: MessageService
     documents: DocumentService
     subjects: SubjectDirectory
@@ -78,7 +80,8 @@ def build(settings: Settings, *, db: Database | None = None) -> Services:
     policy = load_policy(settings)
     identity = Identity(keyring, audit)
     records = SubjectRecords(identity, audit)
-    messages = MessageService(db, audit, identity, policy, records)
+    consents = ConsentRegister(audit, identity)
+    messages = MessageService(db, audit, identity, policy, records, consents)
     return Services(
         settings=settings,
         db=db,
@@ -92,8 +95,9 @@ def build(settings: Settings, *, db: Database | None = None) -> Services:
         identity=identity,
         records=records,
         messages=messages,
-        documents=DocumentService(db, audit, identity, messages, records),
-        subjects=SubjectDirectory(db, audit, identity, messages, records),
+        consents=consents,
+        documents=DocumentService(db, audit, identity, messages, records, consents),
+        subjects=SubjectDirectory(db, audit, identity, messages, records, consents),
         inbox=InboxService(db, audit, identity),
         signin=SignInService(
             db,

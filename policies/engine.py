@@ -25,7 +25,6 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -206,6 +205,7 @@ class Agreements:
         self._clock = clock
         self._schema = cedarpy.Schema.from_str(SCHEMA_FILE.read_text())
         self._by_id = {a.id: a for a in self.agreements}
+        self._sets: dict[tuple[Any, ...], Any] = {}
 
     @classmethod
     def load(
@@ -242,7 +242,7 @@ class Agreements:
                 "resource": {"type": "Message", "id": "message"},
                 "context": _context(request),
             },
-            self._policy_set(in_force),
+            self._policy_set(in_force, request),
             _entities(request),
         )
         decided = tuple(result.diagnostics.reasons)
@@ -306,20 +306,30 @@ class Agreements:
             "no agreement permits this sender to send this type to this recipient",
         )
 
-    def _policy_set(self, in_force: tuple[str, ...]) -> Any:
-        return _compiled(self.policy_hash, in_force, self._by_id_json(in_force))
-
-    def _by_id_json(self, in_force: tuple[str, ...]) -> str:
+    def _policy_set(self, in_force: tuple[str, ...], request: DisclosureRequest) -> Any:
+        """The Cedar policies that can bear on this request: every `forbid`, and the `permit` of
+        each flow from this sender for this message type (no other flow could match: sender and
+        type are in every flow's conditions). So a decision's cost follows the flows that apply,
+        not the number of agreements. Parsed once per (agreements in force, sender, type)."""
+        key = (in_force, request.sender.kind, request.sender.agency_id, request.message_type)
+        cached = self._sets.get(key)
+        if cached is not None:
+            return cached
+        sender = {request.sender.kind, request.sender.agency_id}
         policies: dict[str, Any] = {}
         for agreement_id in in_force:
-            policies.update(self._by_id[agreement_id].cedar_json)
-        return json.dumps({"staticPolicies": policies, "templates": {}, "templateLinks": []})
-
-
-@lru_cache(maxsize=8)
-def _compiled(policy_hash: str, in_force: tuple[str, ...], policies_json: str) -> Any:
-    """One parsed Cedar policy set per set of agreements in force (changes at review dates)."""
-    return cedarpy.PolicySet.from_json_str(policies_json)
+            agreement = self._by_id[agreement_id]
+            for policy_id, policy in agreement.cedar_json.items():
+                flow = agreement.flow(policy_id)
+                if flow is None or (flow.senders & sender and request.message_type in flow.types):
+                    policies[policy_id] = policy
+        compiled = cedarpy.PolicySet.from_json_str(
+            json.dumps({"staticPolicies": policies, "templates": {}, "templateLinks": []})
+        )
+        if len(self._sets) >= 4096:  # bounded: senders and types are few in practice
+            self._sets.clear()
+        self._sets[key] = compiled
+        return compiled
 
 
 def _context(request: DisclosureRequest) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 import adapters
 from hub.api import schemas as s
-from hub.api.subjects import ResolveSchema
+from hub.api.subjects import ConsentSchema, ExplainSchema, ResolveSchema
 from hub.domain.vocab import Scope
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -74,6 +74,8 @@ def build_spec(issuer: str) -> dict[str, Any]:
         "DocumentReport": s.DocumentReportSchema,
         "Subject": s.SubjectSchema,
         "ResolveRequest": ResolveSchema,
+        "Consent": ConsentSchema,
+        "ExplainRequest": ExplainSchema,
         "Resolved": s.ResolvedSchema,
         "Accepted": s.AcceptedSchema,
         "MessageStatus": s.MessageStatusSchema,
@@ -294,6 +296,75 @@ def build_spec(issuer: str) -> dict[str, Any]:
                     {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}
                 ],
                 "responses": {**_ok(200, "Subject", "the person"), **_problem(401, 403, 404)},
+            }
+        },
+    )
+    spec.path(
+        path="/v1/subjects/{id}/consents",
+        operations={
+            "post": {
+                "tags": ["consent"],
+                "summary": "Record a person's signed consent (honoured for every agency's disclosures)",
+                "description": f"Needs scope `{Scope.CONSENTS_WRITE}`; `201` with the consent.",
+                "security": BEARER,
+                "parameters": [
+                    {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "Consent"}},
+                },
+                "responses": {
+                    "201": {"description": "recorded"},
+                    **_problem(401, 403, 404, 415, 422),
+                },
+            },
+            "get": {
+                "tags": ["consent"],
+                "summary": "The person's consents, in force or withdrawn",
+                "security": BEARER,
+                "parameters": [
+                    {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": {"description": "`items`"}, **_problem(401, 403, 404)},
+            },
+        },
+    )
+    spec.path(
+        path="/v1/consents/{id}/withdraw",
+        operations={
+            "post": {
+                "tags": ["consent"],
+                "summary": "Withdraw a consent: every disclosure decided from now on is refused",
+                "description": 'Optional body `{"withdrawnOn": "YYYY-MM-DD"}` (default today).',
+                "security": BEARER,
+                "parameters": [
+                    {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {"description": "withdrawn"},
+                    **_problem(401, 403, 404, 409, 422),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/decisions/explain",
+        operations={
+            "post": {
+                "tags": ["policy"],
+                "summary": "Dry run: would your agency be allowed to send this, by which rules, with which fields?",
+                "security": BEARER,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "ExplainRequest"}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "decision, reasons, policies, agreement, lawfulBasis, fields"
+                    },
+                    **_problem(401, 403, 404, 422),
+                },
             }
         },
     )

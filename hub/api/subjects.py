@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -13,7 +14,8 @@ from hub.api.v1 import json_body
 from hub.domain.errors import ValidationFailed
 from hub.domain.matching import Details
 from hub.domain.messages import SubjectRef
-from hub.domain.vocab import Scope
+from hub.domain.vocab import MessageType, Purpose, Scope
+from hub.services.consents import ConsentTerms
 
 if TYPE_CHECKING:
     from hub.bootstrap import Services
@@ -77,3 +79,119 @@ def resolve() -> ResponseReturnValue:
 @require(Scope.SUBJECTS_READ)
 def read(subject_id: str) -> ResponseReturnValue:
     return _services().subjects.read(caller(), subject_id)
+
+
+class EvidenceSchema(Schema):
+    documentRef = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    sha256 = fields.String(
+        required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex")
+    )
+
+
+class ConsentSchema(Schema):
+    """A person's signed consent: to which recipients (agency kinds or ids), for which purposes,
+    from when to when, except whom; the evidence is a reference to, and digest of, the form."""
+
+    givenOn = fields.Date(required=True)
+    validFrom = fields.Date(load_default=None)
+    validUntil = fields.Date(load_default=None)
+    recipients = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=20),
+    )
+    purposes = fields.List(
+        fields.String(validate=validate.OneOf([p.value for p in Purpose])),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    exclusions = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)), load_default=list
+    )
+    dataClasses = fields.List(
+        fields.String(validate=validate.Length(min=1, max=40)), load_default=list
+    )
+    evidence = fields.Nested(EvidenceSchema, required=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _period(self, data: dict[str, Any], **_: Any) -> None:
+        start = data.get("validFrom") or data.get("givenOn")
+        if data.get("validUntil") and start and data["validUntil"] < start:
+            raise ValidationError("cannot end before it starts", "validUntil")
+
+
+class WithdrawSchema(Schema):
+    withdrawnOn = fields.Date(load_default=None)
+
+
+def _load(schema: Schema) -> Any:
+    try:
+        return schema.load(json_body("a JSON object"))
+    except ValidationError as error:
+        raise ValidationFailed("the request failed validation", errors=error.messages) from None
+
+
+@bp.post("/<subject_id>/consents")
+@require(Scope.CONSENTS_WRITE)
+def give_consent(subject_id: str) -> ResponseReturnValue:
+    body = _load(ConsentSchema())
+    terms = ConsentTerms(
+        given_on=body["givenOn"],
+        valid_from=body["validFrom"],
+        valid_until=body["validUntil"],
+        recipients=body["recipients"],
+        purposes=body["purposes"],
+        exclusions=body["exclusions"],
+        data_classes=body["dataClasses"],
+        evidence_ref=body["evidence"]["documentRef"],
+        evidence_sha256=body["evidence"]["sha256"],
+    )
+    return _services().subjects.give_consent(caller(), subject_id, terms), 201
+
+
+@bp.get("/<subject_id>/consents")
+@require(Scope.SUBJECTS_READ)
+def list_consents(subject_id: str) -> ResponseReturnValue:
+    return {"items": _services().subjects.consents(caller(), subject_id)}
+
+
+consents_bp = Blueprint("consents", __name__, url_prefix="/v1/consents")
+
+
+@consents_bp.post("/<consent_id>/withdraw")
+@require(Scope.CONSENTS_WRITE)
+def withdraw(consent_id: str) -> ResponseReturnValue:
+    body = _load(WithdrawSchema()) if request.content_length else {"withdrawnOn": None}
+    on = body["withdrawnOn"] or date.today()
+    return _services().subjects.withdraw_consent(caller(), consent_id, on)
+
+
+decisions_bp = Blueprint("decisions", __name__, url_prefix="/v1/decisions")
+
+
+class ExplainSchema(Schema):
+    """Would my agency be allowed to send `type` to `recipient` for `purpose` (about `subject`)?"""
+
+    recipient = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    type = fields.String(required=True, metadata={"example": "uk.gov.justice.hub.conviction.v1"})
+    purpose = fields.String(required=True, validate=validate.OneOf([p.value for p in Purpose]))
+    subject = fields.String(load_default=None, metadata={"description": "a hub id"})
+
+
+@decisions_bp.post("/explain")
+@require(Scope.MESSAGES_SEND)
+def explain() -> ResponseReturnValue:
+    body = _load(ExplainSchema())
+    message_type = MessageType.from_ce_type(body["type"]) or next(
+        (t for t in MessageType if t.value == body["type"]), None
+    )
+    if message_type is None:
+        raise ValidationFailed(
+            "unknown message type", errors={"type": [f"not a message type: {body['type']!r}"]}
+        )
+    subject = body["subject"]
+    if subject and subject.startswith("hub:"):
+        subject = subject.removeprefix("hub:")
+    return _services().subjects.explain(
+        caller(), body["recipient"], message_type, body["purpose"], subject
+    )

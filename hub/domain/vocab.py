@@ -41,10 +41,17 @@ class Scope(StrEnum):
     MESSAGES_READ = "messages:read"
     INBOX_READ = "inbox:read"
     SUBJECTS_READ = "subjects:read"
+    CONSENTS_WRITE = "consents:write"
 
     @classmethod
     def default_for_agency(cls) -> list[Scope]:
-        return [cls.MESSAGES_SEND, cls.MESSAGES_READ, cls.INBOX_READ, cls.SUBJECTS_READ]
+        return [
+            cls.MESSAGES_SEND,
+            cls.MESSAGES_READ,
+            cls.INBOX_READ,
+            cls.SUBJECTS_READ,
+            cls.CONSENTS_WRITE,
+        ]
 
 
 class MessageType(StrEnum):
@@ -127,6 +134,10 @@ class AuditAction(StrEnum):
     SUBJECT_READ = "subject.read"
     IDENTITY_REVIEW_OPENED = "identity_review.opened"
     IDENTITY_REVIEW_DECIDED = "identity_review.decided"
+    CONSENT_RECORDED = "consent.recorded"
+    CONSENT_WITHDRAWN = "consent.withdrawn"
+    CONSENT_READ = "consent.read"
+    DECISION_EXPLAINED = "decision.explained"
 
 
 class Decision(StrEnum):

@@ -39,6 +39,7 @@ from hub.domain.matching import Details
 from hub.domain.records import facts_of
 from hub.domain.vocab import AuditAction, MessageType, Purpose
 from hub.services.audit import AuditLog, write_pending
+from hub.services.consents import ConsentRegister
 from hub.services.identity import Identity
 from hub.services.messages import MessageService, request_digest
 from hub.services.records import SubjectRecords
@@ -128,8 +129,10 @@ class DocumentService:
         identity: Identity,
         messages: MessageService,
         records: SubjectRecords,
+        consents: ConsentRegister,
         routes: tuple[str, ...] = DEFAULT_ROUTES,
     ) -> None:
+        self._consents = consents
         self._db = db
         self._audit = audit
         self._identity = identity
@@ -364,6 +367,9 @@ class DocumentService:
                 message.id,
                 caller.request_id,
                 new_subject=resolution.created,
+            )
+            self._consents.apply_message(
+                session, subject, record.type, record.data, caller.actor, caller.request_id
             )
         outcome.message_id, outcome.subject = message.id, resolution.root_id
         if resolution.review_id is not None:

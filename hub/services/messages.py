@@ -28,6 +28,7 @@ from hub.domain.messages import Envelope
 from hub.domain.vocab import AuditAction, Decision, MessageType, SubjectScheme
 from hub.security.crypto import keyed_digest, seal, sha256_hex
 from hub.services.audit import AuditLog
+from hub.services.consents import ConsentRegister
 from hub.services.identity import Identity
 from hub.services.records import SubjectRecords
 from hub.store.db import Database
@@ -62,11 +63,13 @@ class MessageService:
         identity: Identity,
         policy: PolicyDecisionPoint,
         records: SubjectRecords,
+        consents: ConsentRegister,
     ) -> None:
         self._db = db
         self._audit = audit
         self._identity = identity
         self._records = records
+        self._consents = consents
         self._policy = policy
 
     def accept(
@@ -193,11 +196,9 @@ class MessageService:
     ) -> DisclosureDecision:
         """The agreements' decision, on the person as the hub's own records describe them
         (attributes and consent), never as the sender says."""
-        person, consent = (
-            self._records.attributes(session, self._identity.root(session, subject).id)
-            if subject is not None
-            else (SubjectAttributes(), Consent())
-        )
+        root = self._identity.root(session, subject) if subject is not None else None
+        person = self._records.attributes(session, root.id) if root else SubjectAttributes()
+        consent = self._consents.in_force(session, root.id) if root else Consent()
         return self._policy.decide(
             DisclosureRequest(
                 sender=_party(sender),

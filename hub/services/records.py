@@ -18,7 +18,7 @@ from hub.security.crypto import keyed_digest, open_sealed, seal
 from hub.services.audit import AuditLog
 from hub.services.identity import Identity
 from hub.store.models import Subject, SubjectRecord
-from policies.engine import Consent, SubjectAttributes
+from policies.engine import SubjectAttributes
 
 # The newest digest of each (subject, kind) this transaction has seen or written, so a document
 # that states one fact many times compares each with the last without asking the database.
@@ -98,13 +98,9 @@ class SubjectRecords:
             changed.append(fact.kind)
         return changed
 
-    def attributes(
-        self, session: Session, root_id: str, today: date | None = None
-    ) -> tuple[SubjectAttributes, Consent]:
+    def attributes(self, session: Session, root_id: str) -> SubjectAttributes:
         """What sharing rules may know of the person, from the hub's current records: risk,
-        MAPPA, IOM cohort, pathway, discharge area, and the consent the person gave (to
-        whichever agency recorded it), if it is in date."""
-        today = today or date.today()
+        MAPPA, IOM cohort, pathway and discharge area (consent is the consent register's)."""
         current = self.current(session, root_id)
 
         def value(kind: RecordKind) -> dict[str, Any]:
@@ -119,31 +115,13 @@ class SubjectRecords:
         )
         found_mappa = risk.get("mappa")
         mappa: dict[str, Any] = found_mappa if isinstance(found_mappa, dict) else {}
-        person = SubjectAttributes(
+        return SubjectAttributes(
             rosh_level=_text(risk.get("roshLevel")),
             mappa_category=_int(mappa.get("category")),
             mappa_level=_int(mappa.get("level")),
             iom_cohort=iom.get("status") == "adopted",
             pathway=_int(value(RecordKind.PATHWAY).get("pathway")),
             discharge_area=_text(release.get("dischargeArea")),
-        )
-        consent = value(RecordKind.CONSENT)
-        signed, until = _text(consent.get("signedOn")), _text(consent.get("validUntil"))
-        given = (
-            consent.get("state") == "given"
-            and bool(signed)
-            and signed <= today.isoformat()
-            and (not until or today.isoformat() <= until)
-        )
-        return person, (
-            Consent(
-                given=True,
-                purposes=_texts(consent.get("purposes")),
-                recipients=_texts(consent.get("recipients")),
-                exclusions=_texts(consent.get("exclusions")),
-            )
-            if given
-            else Consent()
         )
 
     def current(self, session: Session, root_id: str) -> dict[str, dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -16,18 +17,19 @@ from sqlalchemy.orm import Session
 
 from audit.entry import Actor
 from hub.domain.callers import Caller, is_uuid, iso
-from hub.domain.errors import NotFound
+from hub.domain.errors import Conflict, NotFound
 from hub.domain.matching import AUTO_MATCH, Details
 from hub.domain.messages import SubjectRef
 from hub.domain.records import facts_of
 from hub.domain.vocab import AuditAction, MessageType
 from hub.security.crypto import open_sealed
 from hub.services.audit import AuditLog
+from hub.services.consents import ConsentRegister, ConsentTerms
 from hub.services.identity import PENDING, Identity
 from hub.services.messages import MessageService
 from hub.services.records import SubjectRecords
 from hub.store.db import Database
-from hub.store.models import Delivery, IdentityReview, Message, Subject
+from hub.store.models import ConsentRecord, Delivery, IdentityReview, Message, Subject
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ class SubjectDirectory:
         identity: Identity,
         messages: MessageService,
         records: SubjectRecords,
+        consents: ConsentRegister,
     ) -> None:
+        self._consents = consents
         self._db = db
         self._audit = audit
         self._identity = identity
@@ -132,6 +136,100 @@ class SubjectDirectory:
                 "awaitingIdentityReview": pending is not None,
                 "mergedFrom": [m for m in members if m != root.id],
             }
+
+    # -- explaining decisions ------------------------------------------------------------------
+
+    def explain(
+        self,
+        caller: Caller,
+        recipient_id: str,
+        message_type: MessageType,
+        purpose: str,
+        subject_id: str | None,
+    ) -> dict[str, Any]:
+        """A dry run: would the caller's agency be allowed to send this type to this recipient,
+        about this person (as the hub's records and consent register describe them now), by
+        which policies, with which fields? Nothing is sent; the question is audited."""
+        with self._db.transaction() as session:
+            root = self._visible_root(session, caller, subject_id) if subject_id else None
+            sender, recipient = self._messages.parties(session, caller.agency_id, recipient_id)
+            decision = self._messages.decide(
+                session, sender, recipient, message_type, purpose, root
+            )
+            self._audit.record(
+                session,
+                AuditAction.DECISION_EXPLAINED,
+                actor=caller.actor,
+                request_id=caller.request_id,
+                subject=self._audit.pseudonym(root.id) if root else None,
+                message_type=message_type.value,
+                purpose=purpose,
+                recipient=recipient.id,
+                decision=decision.decision,
+                policy_hash=decision.policy_hash,
+                reasons=decision.reasons,
+                fields=decision.fields,
+            )
+            return {
+                "decision": decision.decision,
+                "reasons": list(decision.reasons),
+                "policies": list(decision.policies),
+                "agreement": (
+                    {"id": decision.agreement_id, "version": decision.agreement_version}
+                    if decision.agreement_id
+                    else None
+                ),
+                "lawfulBasis": decision.lawful_basis,
+                "fields": list(decision.fields),
+                "policyHash": decision.policy_hash,
+            }
+
+    # -- consent ------------------------------------------------------------------------------
+
+    def give_consent(self, caller: Caller, subject_id: str, terms: ConsentTerms) -> dict[str, Any]:
+        """Record a person's consent, for every agency's disclosures to consult."""
+        with self._db.transaction() as session:
+            root = self._visible_root(session, caller, subject_id)
+            record = self._consents.record(session, root, terms, caller.actor, caller.request_id)
+            return self._consents.describe(session, record)
+
+    def consents(self, caller: Caller, subject_id: str) -> list[dict[str, Any]]:
+        with self._db.transaction() as session:
+            root = self._visible_root(session, caller, subject_id)
+            self._audit.record(
+                session,
+                AuditAction.CONSENT_READ,
+                actor=caller.actor,
+                request_id=caller.request_id,
+                subject=self._audit.pseudonym(root.id),
+            )
+            return [
+                self._consents.describe(session, c) for c in self._consents.of(session, root.id)
+            ]
+
+    def withdraw_consent(self, caller: Caller, consent_id: str, on: date) -> dict[str, Any]:
+        """Withdraw a consent (the person may tell any agency that deals with them); it stops
+        every disclosure decided from now on."""
+        with self._db.transaction() as session:
+            record = (
+                session.get(ConsentRecord, consent_id, with_for_update=True)
+                if is_uuid(consent_id)
+                else None
+            )
+            if record is None:
+                raise NotFound("no such consent")
+            self._visible_root(session, caller, record.subject_id)
+            if record.status != "active":
+                raise Conflict("this consent was already withdrawn")
+            self._consents.withdraw(session, [record], on, caller.actor, caller.request_id)
+            return self._consents.describe(session, record)
+
+    def _visible_root(self, session: Session, caller: Caller, subject_id: str) -> Subject:
+        subject = session.get(Subject, subject_id) if is_uuid(subject_id) else None
+        root = self._identity.root(session, subject) if subject else None
+        if root is None or not self._visible(session, caller.agency_id, root.id):
+            raise NotFound("no such person")
+        return root
 
     def _identifiers_known_to(
         self, session: Session, agency_id: str, members: Sequence[str]
@@ -255,6 +353,9 @@ class SubjectDirectory:
                 actor,
                 message.id,
                 request_id,
+            )
+            self._consents.apply_message(
+                session, subject, MessageType(message.type), data, actor, request_id
             )
             if message.recipient_agency_id is None:
                 continue

@@ -343,3 +343,33 @@ class AuditEntry(Base):
     decision: Mapped[str | None] = mapped_column(String(10))
     request_id: Mapped[str | None] = mapped_column(String(64))
     entry: Mapped[str] = mapped_column(Text)
+
+
+class ConsentRecord(Base):
+    """A person's consent to sharing, held by the hub for every agency (modelled on FHIR Consent:
+    grantor the person, grantee the recipients, scope the purposes, period, provisions denying
+    some recipients). The evidence reference is sealed under the person's data key; the scope
+    (agency kinds or ids, purpose codes) is not personal data and stays searchable."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_subject", "subject_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    status: Mapped[str] = mapped_column(String(12))  # active | withdrawn
+    given_on: Mapped[date] = mapped_column(Date)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    purposes: Mapped[list[str]] = mapped_column(JSON)
+    data_classes: Mapped[list[str]] = mapped_column(JSON)
+    exclusions: Mapped[list[str]] = mapped_column(JSON)
+    evidence_enc: Mapped[bytes] = mapped_column(LargeBinary)  # {documentRef, sha256}, sealed
+    recorded_by_agency: Mapped[str] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(64))  # client id or user id
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    withdrawn_by_agency: Mapped[str | None] = mapped_column(String(64))
+
+    # Never read (lazy="raise"): declared so that one flush inserts the person first.
+    _subject: Mapped[Subject] = relationship(lazy="raise")

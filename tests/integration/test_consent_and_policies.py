@@ -108,3 +108,97 @@ def test_statutory_supervision_needs_no_consent(client: Any, token: Any) -> None
         headers=_auth(token("probation-south-yorkshire")),
     )
     assert _convict(client, token("courts-sheffield")).status_code == 202
+
+
+def test_the_consent_register_through_the_api(client: Any, services: Any, token: Any) -> None:
+    probation, court = token("probation-south-yorkshire"), token("courts-sheffield")
+    referral = json.loads((EXAMPLES / "probation-referral.json").read_text())
+    referral["pathway"] = 3
+    sent = client.post(
+        "/v1/adapters/probation/referrals",
+        data=json.dumps(referral),
+        content_type="application/json",
+        headers=_auth(probation),
+    ).get_json()
+    person = sent["records"][0]["subject"]
+    assert _convict(client, court).status_code == 403
+
+    consent = {
+        "givenOn": "2025-10-01",
+        "recipients": ["provider"],
+        "purposes": ["case_management"],
+        "evidence": {"documentRef": "nDelius/consent/D123456.pdf", "sha256": "cd" * 32},
+    }
+    bad = client.post(
+        f"/v1/subjects/{person}/consents",
+        json={**consent, "purposes": ["gossip"], "validUntil": "2020-01-01"},
+        headers=_auth(probation),
+    )
+    assert bad.status_code == 422
+    assert set(bad.get_json()["errors"]) == {"purposes", "validUntil"}
+    created = client.post(f"/v1/subjects/{person}/consents", json=consent, headers=_auth(probation))
+    assert created.status_code == 201, created.get_json()
+    record = created.get_json()
+    assert record["status"] == "active" and record["recordedBy"] == "probation-south-yorkshire"
+
+    # Recorded by probation, honoured for the courts' disclosure.
+    assert _convict(client, court).status_code == 202
+    listed = client.get(f"/v1/subjects/{person}/consents", headers=_auth(probation)).get_json()
+    assert [c["evidence"]["documentRef"] for c in listed["items"]] == [
+        "nDelius/consent/D123456.pdf"
+    ]
+    # An agency with no dealings with the person cannot see or change their consent.
+    prison = token("prison-doncaster")
+    assert client.get(f"/v1/subjects/{person}/consents", headers=_auth(prison)).status_code == 404
+    assert (
+        client.post(f"/v1/consents/{record['id']}/withdraw", headers=_auth(prison)).status_code
+        == 404
+    )
+
+    withdrawn = client.post(f"/v1/consents/{record['id']}/withdraw", headers=_auth(probation))
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["status"] == "withdrawn"
+    again = client.post(f"/v1/consents/{record['id']}/withdraw", headers=_auth(probation))
+    assert again.status_code == 409
+    assert _convict(client, court).status_code == 403
+    actions = [e["action"] for e in audit_entries(services)]
+    assert actions.count("consent.recorded") == 1 and actions.count("consent.withdrawn") == 1
+    assert "nDelius" not in json.dumps(audit_entries(services))
+
+
+def test_explain_says_what_would_happen_and_why(client: Any, services: Any, token: Any) -> None:
+    probation, court = token("probation-south-yorkshire"), token("courts-sheffield")
+    referral = json.loads((EXAMPLES / "probation-referral.json").read_text())
+    referral["pathway"] = 3
+    person = client.post(
+        "/v1/adapters/probation/referrals",
+        data=json.dumps(referral),
+        content_type="application/json",
+        headers=_auth(probation),
+    ).get_json()["records"][0]["subject"]
+    question = {
+        "recipient": "provider-doncaster-alliance",
+        "type": "uk.gov.justice.hub.conviction.v1",
+        "purpose": "case_management",
+        "subject": f"hub:{person}",
+    }
+    # The court has had no dealings with him yet: it may not ask about him.
+    assert (
+        client.post("/v1/decisions/explain", json=question, headers=_auth(court)).status_code == 404
+    )
+    answer = client.post(
+        "/v1/decisions/explain", json={**question, "type": "referral"}, headers=_auth(probation)
+    ).get_json()
+    assert answer.get("decision") == "permit", answer
+    assert answer["policies"] == ["dsa-probation-referral-forms/flow-1"]
+    assert answer["lawfulBasis"] == "statutory_duty" and "routes" in answer["fields"]
+    # Without a person: the rules alone (pathway unknown, so the statutory flow).
+    general = client.post(
+        "/v1/decisions/explain", json={**question, "subject": None}, headers=_auth(court)
+    ).get_json()
+    assert general["decision"] == "permit"
+    assert general["policies"] == ["dsa-courts-conviction-information/flow-2"]
+    unknown = client.post(
+        "/v1/decisions/explain", json={**question, "type": "gossip"}, headers=_auth(court)
+    )
+    assert unknown.status_code == 422
+    assert len(audit_entries(services, "decision.explained")) == 2

@@ -78,6 +78,7 @@ def test_client_secret_basic_issues_default_scopes(client: Any, world: Any) -> N
         "messages:read",
         "inbox:read",
         "subjects:read",
+        "consents:write",
     }
 
 
