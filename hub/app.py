@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
 from hub import logs
-from hub.api import adapters, errors, oauth_views, ops, subjects, v1
+from hub.api import adapters, errors, oauth_views, ops, policy, subjects, v1
 from hub.bootstrap import Services, build
 from hub.settings import Settings
 from hub.web import identity, views
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         subjects.bp,
         subjects.consents_bp,
         subjects.decisions_bp,
+        policy.bp,
         oauth_views.bp,
         ops.bp,
     ):

@@ -25,7 +25,7 @@ from hub.services.subjects import SubjectDirectory
 from hub.settings import Settings
 from hub.store.db import Database
 from hub.store.ephemeral import EphemeralStore, RedisEphemeralStore, SqlEphemeralStore
-from policies.engine import Agreements, PolicyDecisionPoint
+from policies.engine import Agreements
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Services:
     audit: AuditLog
     signing_keys: SigningKeys
     tokens: TokenService
-    policy: PolicyDecisionPoint
+    policy: Agreements
     registry: Registry
     identity: Identity
     records: SubjectRecords

@@ -202,3 +202,17 @@ def test_explain_says_what_would_happen_and_why(client: Any, services: Any, toke
     )
     assert unknown.status_code == 422
     assert len(audit_entries(services, "decision.explained")) == 2
+
+
+def test_the_agreements_in_force_are_published(client: Any, token: Any) -> None:
+    auth = _auth(token("provider-doncaster-alliance"))
+    listing = client.get("/v1/agreements", headers=auth).get_json()
+    ids = [a["id"] for a in listing["items"]]
+    assert "dsa-courts-conviction-information" in ids and "hub-wide-restrictions" in ids
+    one = client.get("/v1/agreements/dsa-courts-conviction-information", headers=auth).get_json()
+    consent_flow = one["flows"][2]
+    assert consent_flow["policy"] == "dsa-courts-conviction-information/flow-3"
+    assert consent_flow["lawfulBasis"] == "consent"
+    assert consent_flow["condition"] == "resource.subject.pathway == 3"
+    assert client.get("/v1/agreements/dsa-nothing", headers=auth).status_code == 404
+    assert client.get("/v1/agreements").status_code == 401
