@@ -18,6 +18,7 @@ from hub.services.documents import DocumentService
 from hub.services.identity import Identity
 from hub.services.inbox import InboxService
 from hub.services.messages import MessageService
+from hub.services.overrides import OverrideReviews
 from hub.services.records import SubjectRecords
 from hub.services.registry import Registry
 from hub.services.signin import SignInService
@@ -45,6 +46,7 @@ class Services:
     messages: MessageService
     documents: DocumentService
     subjects: SubjectDirectory
+    overrides: OverrideReviews
     inbox: InboxService
     signin: SignInService
     clients: ClientStatus
@@ -98,6 +100,7 @@ def build(settings: Settings, *, db: Database | None = None) -> Services:
         consents=consents,
         documents=DocumentService(db, audit, identity, messages, records, consents),
         subjects=SubjectDirectory(db, audit, identity, messages, records, consents),
+        overrides=OverrideReviews(db, audit, identity),
         inbox=InboxService(db, audit, identity),
         signin=SignInService(
             db,

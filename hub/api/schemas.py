@@ -442,6 +442,17 @@ class EnvelopeSchema(Schema):
     )
     purpose = fields.String(required=True, validate=validate.OneOf([p.value for p in Purpose]))
     recipient = _text(64, load_default=None, metadata={"description": "an agency id"})
+    override = fields.String(
+        load_default=None,
+        validate=validate.Length(min=30, max=2000),
+        metadata={
+            "description": (
+                "a public-protection override: why this must be shared although no agreement "
+                "permits it (at least 30 characters; purpose public_protection). Audited as an "
+                "override and reviewed by an IG officer; never passes a hub-wide restriction."
+            )
+        },
+    )
     datacontenttype = fields.String(
         load_default="application/json", validate=validate.Equal("application/json")
     )
@@ -452,6 +463,13 @@ class EnvelopeSchema(Schema):
         if MessageType.from_ce_type(value) is None:
             known = ", ".join(t.ce_type for t in MessageType)
             raise ValidationError(f"unknown message type; known types: {known}")
+
+    @validates_schema
+    def _override(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("override") and data.get("purpose") != Purpose.PUBLIC_PROTECTION.value:
+            raise ValidationError(
+                "an override is only for the purpose public_protection", "override"
+            )
 
     @validates("subject")
     def _subject(self, value: str, **_: Any) -> None:
@@ -519,6 +537,7 @@ def load_envelope(body: Any, routes: tuple[str, ...] = DEFAULT_ROUTES) -> Envelo
         data=_without_nulls(schema.dump(data)),
         time=raw["time"],
         recipient=raw["recipient"],
+        override=raw.get("override"),
     )
 
 

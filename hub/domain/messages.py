@@ -44,3 +44,4 @@ class Envelope:
     data: dict[str, Any]
     time: datetime | None = None
     recipient: str | None = None
+    override: str | None = None  # a public-protection override's written justification

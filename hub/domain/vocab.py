@@ -138,6 +138,8 @@ class AuditAction(StrEnum):
     CONSENT_WITHDRAWN = "consent.withdrawn"
     CONSENT_READ = "consent.read"
     DECISION_EXPLAINED = "decision.explained"
+    OVERRIDE_USED = "override.used"
+    OVERRIDE_REVIEWED = "override.reviewed"
 
 
 class Decision(StrEnum):

@@ -32,7 +32,14 @@ from hub.services.consents import ConsentRegister
 from hub.services.identity import Identity
 from hub.services.records import SubjectRecords
 from hub.store.db import Database
-from hub.store.models import Agency, Delivery, IdempotencyRecord, Message, Subject
+from hub.store.models import (
+    Agency,
+    Delivery,
+    IdempotencyRecord,
+    Message,
+    OverrideReview,
+    Subject,
+)
 from policies.engine import (
     Consent,
     DisclosureDecision,
@@ -137,10 +144,24 @@ class MessageService:
         decision = self.decide(
             session, sender, recipient, envelope.type, envelope.purpose.value, known
         )
+        overridden = False
         if not decision.permit:
-            raise self.refusal(
-                caller, envelope.type, envelope.purpose.value, recipient, decision, known
+            # A public-protection override may stand in for a missing permission, never against
+            # a restriction that forbids (those are the policies a denial names).
+            if envelope.override is None or decision.policies:
+                raise self.refusal(
+                    caller, envelope.type, envelope.purpose.value, recipient, decision, known
+                )
+            decision = DisclosureDecision(
+                permit=True,
+                reasons=("public-protection override, pending IG review", *decision.reasons),
+                policy_hash=decision.policy_hash,
+                agreement_id=OVERRIDE,
+                agreement_version="",
+                lawful_basis="public_protection",
+                fields=tuple(envelope.data),
             )
+            overridden = True
         if envelope.subject.scheme is SubjectScheme.HUB:
             subject = self._identity.find(session, envelope.subject)
             if subject is None:
@@ -167,6 +188,41 @@ class MessageService:
         self.deliver(
             session, caller.actor, caller.request_id, message, subject, recipient, decision
         )
+        if overridden:
+            assert envelope.override is not None
+            review_id = str(uuid.uuid4())
+            session.add(
+                OverrideReview(
+                    id=review_id,
+                    message_id=message.id,
+                    subject_id=subject.id,
+                    sender_agency_id=caller.agency_id,
+                    recipient_agency_id=recipient.id,
+                    message_type=envelope.type.value,
+                    justification_enc=seal(
+                        self._identity.data_key(subject),
+                        envelope.override.encode(),
+                        f"override:{review_id}".encode(),
+                    ),
+                    status="pending",
+                    created_at=datetime.now(UTC),
+                )
+            )
+            self._audit.record(
+                session,
+                AuditAction.OVERRIDE_USED,
+                actor=caller.actor,
+                request_id=caller.request_id,
+                subject=self._audit.pseudonym(subject.id),
+                message_id=message.id,
+                message_type=envelope.type.value,
+                purpose=envelope.purpose.value,
+                recipient=recipient.id,
+                lawful_basis="public_protection",
+                decision=Decision.PERMIT.value,
+                policy_hash=decision.policy_hash,
+                reasons=(f"override-review:{review_id}",),
+            )
         return Answer(202, _accepted_body(message.id, [recipient.id]))
 
     # -- the steps, shared with documents arriving through an adapter ----------------------------
@@ -394,6 +450,9 @@ class MessageService:
                     for d in deliveries
                 ],
             }
+
+
+OVERRIDE = "public-protection-override"
 
 
 def _party(agency: Agency) -> Party:

@@ -373,3 +373,27 @@ class ConsentRecord(Base):
 
     # Never read (lazy="raise"): declared so that one flush inserts the person first.
     _subject: Mapped[Subject] = relationship(lazy="raise")
+
+
+class OverrideReview(Base):
+    """A disclosure made on a public-protection override, waiting for (or with) an IG officer's
+    review. The justification is sealed under the person's data key (it may name people)."""
+
+    __tablename__ = "override_reviews"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), index=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    sender_agency_id: Mapped[str] = mapped_column(String(64))
+    recipient_agency_id: Mapped[str] = mapped_column(String(64))
+    message_type: Mapped[str] = mapped_column(String(40))
+    justification_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # pending | justified | unjustified
+    note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reviewed_by: Mapped[str | None] = mapped_column(String(36))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    # Never read (lazy="raise"): declared so that one flush inserts the message first.
+    _message: Mapped[Message] = relationship(lazy="raise")
+    _subject: Mapped[Subject] = relationship(lazy="raise")
