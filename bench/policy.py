@@ -56,7 +56,7 @@ REQUEST = DisclosureRequest(
     "conviction",
     "case_management",
     SubjectAttributes(pathway=3),
-    Consent(True, frozenset({"case_management"}), frozenset({"provider"})),
+    Consent.covering(["case_management"], ["provider"]),
 )
 
 

@@ -82,15 +82,20 @@ def _request(case: dict[str, Any]) -> DisclosureRequest:
     known = {f.name for f in fields(SubjectAttributes)}
     if unknown := set(subject) - known:
         raise ValueError(f"unknown subject attributes {sorted(unknown)}")
-    consent = dict(case.get("consent", {}))
-    for name in ("purposes", "recipients", "exclusions"):
-        consent[name] = frozenset(consent.get(name, []))
+    terms = dict(case.get("consent", {}))
+    consent = (
+        Consent.covering(
+            terms.get("purposes", []), terms.get("recipients", []), terms.get("exclusions", [])
+        )
+        if terms.get("given")
+        else Consent()
+    )
     return DisclosureRequest(
         sender=_party(case["sender"]),
         recipient=_party(case["recipient"], int(case.get("recipient_clearance", 0))),
         message_type=str(case["type"]),
         purpose=str(case["purpose"]),
         subject=SubjectAttributes(**subject),
-        consent=Consent(**consent),
+        consent=consent,
         classification=str(case.get("classification", "personal")),
     )

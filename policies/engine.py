@@ -62,12 +62,23 @@ class SubjectAttributes:
 
 @dataclass(frozen=True)
 class Consent:
-    """The person's consent as the hub holds it, whichever agency recorded it."""
+    """The person's consent as the hub holds it, whichever agency recorded it: the (recipient,
+    purpose) pairs the consents in force allow, and the recipients the person refused."""
 
     given: bool = False
-    purposes: frozenset[str] = frozenset()
-    recipients: frozenset[str] = frozenset()
+    grants: frozenset[tuple[str, str]] = frozenset()
     exclusions: frozenset[str] = frozenset()
+
+    @classmethod
+    def covering(
+        cls,
+        purposes: Iterable[str],
+        recipients: Iterable[str],
+        exclusions: Iterable[str] = (),
+    ) -> Consent:
+        """One consent: every listed recipient, for every listed purpose."""
+        pairs = frozenset((r, p) for r in recipients for p in purposes)
+        return cls(True, pairs, frozenset(exclusions))
 
 
 @dataclass(frozen=True)
@@ -136,19 +147,20 @@ class Flow:
         if self.lawful_basis == "consent":
             terms += [
                 "context.consent.given",
-                "context.consent.purposes.contains(context.purpose)",
-                "(context.consent.recipients.contains(principal.kind) || "
-                "context.consent.recipients.contains(principal.id))",
+                '(context.consent.grants.contains({"recipient": principal.kind, '
+                '"purpose": context.purpose}) || context.consent.grants.contains('
+                '{"recipient": principal.id, "purpose": context.purpose}))',
                 "!context.consent.exclusions.contains(principal.kind)",
                 "!context.consent.exclusions.contains(principal.id)",
             ]
-        if self.condition:
-            terms.append(f"({self.condition})")
         body = "\n  && ".join(terms)
+        # The condition is a clause of its own: every `when` must hold, so nothing written in
+        # it can loosen the flow's terms (and `_parse` checks it adds no policy of its own).
+        condition = f"\nwhen {{ {self.condition} }}" if self.condition else ""
         return (
             f'@id("flow-{self.number}")\n'
             f'permit (principal is Agency, action == Action::"disclose", resource is Message)\n'
-            f"when {{\n  {body}\n}};\n"
+            f"when {{\n  {body}\n}}{condition};\n"
         )
 
 
@@ -174,6 +186,7 @@ class Agreement:
 # Agency ids are `kind-place` (e.g. courts-sheffield); a bare kind name is never an agency id.
 AGENCY_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
 LAWFUL_BASES = frozenset({"consent", "statutory_duty", "public_protection"})
+BASIS_ORDER = {"statutory_duty": 0, "public_protection": 1, "consent": 2}
 AGREEMENT_KEYS = frozenset(
     {"id", "version", "title", "review_date", "retention", "parties", "flows", "rules"}
 )
@@ -245,7 +258,14 @@ class Agreements:
             self._policy_set(in_force, request),
             _entities(request),
         )
-        decided = tuple(result.diagnostics.reasons)
+        decided = tuple(sorted(result.diagnostics.reasons))
+        if result.diagnostics.errors:
+            # Cedar skips a policy whose evaluation fails, a forbid included: deny instead.
+            return DisclosureDecision(
+                permit=False,
+                reasons=("a sharing rule could not be evaluated; denied until it is fixed",),
+                policy_hash=self.policy_hash,
+            )
         if result.allowed:
             flows = [
                 (agreement, flow)
@@ -254,6 +274,9 @@ class Agreements:
                 for flow in [agreement.flow(policy)]
                 if flow is not None
             ]
+            # The strongest basis names the decision: statute before public protection before
+            # consent (every permitting policy is still named in the reasons).
+            flows.sort(key=lambda pair: (BASIS_ORDER[pair[1].lawful_basis], pair[0].id))
             agreement, first = flows[0]
             fields: list[str] = []
             for _, flow in flows:
@@ -317,11 +340,16 @@ class Agreements:
             return cached
         sender = {request.sender.kind, request.sender.agency_id}
         policies: dict[str, Any] = {}
-        for agreement_id in in_force:
-            agreement = self._by_id[agreement_id]
+        for agreement in self.agreements:
             for policy_id, policy in agreement.cedar_json.items():
                 flow = agreement.flow(policy_id)
-                if flow is None or (flow.senders & sender and request.message_type in flow.types):
+                if flow is None:
+                    policies[policy_id] = policy  # a restriction holds, review date or not
+                elif (
+                    agreement.id in in_force
+                    and flow.senders & sender
+                    and request.message_type in flow.types
+                ):
                     policies[policy_id] = policy
         compiled = cedarpy.PolicySet.from_json_str(
             json.dumps({"staticPolicies": policies, "templates": {}, "templateLinks": []})
@@ -343,8 +371,7 @@ def _context(request: DisclosureRequest) -> dict[str, Any]:
         "purpose": request.purpose,
         "consent": {
             "given": consent.given,
-            "purposes": sorted(consent.purposes),
-            "recipients": sorted(consent.recipients),
+            "grants": [{"recipient": r, "purpose": p} for r, p in sorted(consent.grants)],
             "exclusions": sorted(consent.exclusions),
         },
     }
@@ -422,6 +449,13 @@ def _parse(
     rules = doc.get("rules", "")
     if not isinstance(rules, str):
         raise fail("'rules' must be Cedar policy text")
+    for flow in flows:
+        try:
+            parsed_flow = json.loads(cedarpy.policies_to_json_str(flow.cedar(agreement_id)))
+        except Exception as error:  # the Cedar parser's own error, whatever its type
+            raise fail(f"flow {flow.number}: the condition does not parse: {error}") from None
+        if len(parsed_flow["staticPolicies"]) != 1:
+            raise fail(f"flow {flow.number}: the condition must be one Cedar expression")
     text = "".join(f.cedar(agreement_id) for f in flows) + rules
     try:
         validation = cedarpy.validate_policies(text, schema)

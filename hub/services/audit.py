@@ -36,10 +36,7 @@ class AuditLog:
         return entry
 
     def append(self, session: Session, entry: AuditRecord) -> None:
-        pending = session.info.get(_PENDING)
-        if pending is None:
-            pending = session.info[_PENDING] = []
-            event.listen(session, "before_commit", _write_pending, once=True)
+        pending = session.info.setdefault(_PENDING, [])
         pending.append(
             {
                 "recorded_at": entry.time,
@@ -54,6 +51,11 @@ class AuditLog:
         )
 
 
+def discard_pending(session: Session) -> None:
+    """Forget the entries recorded since the last write (their actions were rolled back)."""
+    session.info.pop(_PENDING, None)
+
+
 def write_pending(session: Session) -> None:
     """Write the entries recorded so far (a long transaction does this as it goes, so they are
     not all held in memory until commit)."""
@@ -66,3 +68,8 @@ def _write_pending(session: Session) -> None:
         # One executemany, in order (measured: faster than multi-row VALUES or RETURNING
         # batches on both databases).
         session.execute(insert(AuditEntry), rows)
+
+
+# Every commit (and savepoint release) writes what was recorded before it: one listener for all
+# sessions, so no entry depends on a per-session registration.
+event.listen(Session, "before_commit", _write_pending)

@@ -67,10 +67,10 @@ class ConsentRegister:
             given_on=terms.given_on,
             valid_from=terms.valid_from or terms.given_on,
             valid_until=terms.valid_until,
-            recipients=sorted(set(terms.recipients)),
+            recipients=sorted({r.strip().lower() for r in terms.recipients}),
             purposes=sorted(set(terms.purposes)),
             data_classes=sorted(set(terms.data_classes)),
-            exclusions=sorted(set(terms.exclusions)),
+            exclusions=sorted({x.strip().lower() for x in terms.exclusions}),
             evidence_enc=seal(
                 self._identity.data_key(subject), evidence, f"consent:{consent_id}".encode()
             ),
@@ -154,10 +154,13 @@ class ConsentRegister:
             )
         elif message_type is MessageType.CONSENT_WITHDRAWN:
             root = self._identity.root(session, subject)
+            on = date.fromisoformat(data["withdrawnOn"])
+            # A withdrawal ends the consents given before it, not one signed afterwards (a late
+            # document must not cancel a newer consent).
             self.withdraw(
                 session,
-                self.of(session, root.id, active_only=True),
-                date.fromisoformat(data["withdrawnOn"]),
+                [c for c in self.of(session, root.id, active_only=True) if c.given_on <= on],
+                on,
                 actor,
                 request_id,
             )
@@ -171,7 +174,7 @@ class ConsentRegister:
 
     def in_force(self, session: Session, root_id: str, today: date | None = None) -> Consent:
         """What the person has consented to today, across every consent in force (recorded by
-        any agency): the union of their recipients and purposes, less every exclusion."""
+        any agency): each consent's own (recipient, purpose) pairs, less every exclusion."""
         today = today or date.today()
         current = [
             c
@@ -182,8 +185,7 @@ class ConsentRegister:
             return Consent()
         return Consent(
             given=True,
-            purposes=frozenset(p for c in current for p in c.purposes),
-            recipients=frozenset(r for c in current for r in c.recipients),
+            grants=frozenset((r, p) for c in current for r in c.recipients for p in c.purposes),
             exclusions=frozenset(x for c in current for x in c.exclusions),
         )
 

@@ -38,7 +38,7 @@ from hub.domain.errors import (
 from hub.domain.matching import Details
 from hub.domain.records import facts_of
 from hub.domain.vocab import AuditAction, MessageType, Purpose
-from hub.services.audit import AuditLog, write_pending
+from hub.services.audit import AuditLog, discard_pending, write_pending
 from hub.services.consents import ConsentRegister
 from hub.services.identity import Identity
 from hub.services.messages import MessageService, request_digest
@@ -317,31 +317,36 @@ class DocumentService:
                 outcome.status, outcome.reason = "held", HELD
             return
         purpose = purpose_of(record.type).value
-        recipient = decision = None
-        if record.recipient is not None:
-            sender, recipient = self._messages.parties(session, caller.agency_id, record.recipient)
-            holder = next(
-                (
-                    found
-                    for ref in record.identifiers
-                    if (found := self._identity.find(session, ref))
-                ),
-                None,
-            )
-            decision = self._messages.decide(
-                session, sender, recipient, record.type, purpose, holder
-            )
-            if not decision.permit:
-                raise self._messages.refusal(
-                    caller, record.type, purpose, recipient, decision, None
-                )
         person = record.person
         details = Details.of(
             person.last_name, person.date_of_birth, person.first_name, person.postcode
         )
-        resolution = self._identity.resolve(
-            session, record.identifiers, details, caller.actor, caller.request_id
-        )
+        recipient = decision = None
+        if record.recipient is None:
+            resolution = self._identity.resolve(
+                session, record.identifiers, details, caller.actor, caller.request_id
+            )
+        else:
+            # The decision is on the person the record resolves to (their pathway, consent),
+            # and resolving may create or link someone: it runs in a savepoint that a refusal
+            # rolls back, so a refused record still leaves nothing behind.
+            sender, recipient = self._messages.parties(session, caller.agency_id, record.recipient)
+            write_pending(session)  # so that a rollback below discards only this record's
+            savepoint = session.begin_nested()
+            resolution = self._identity.resolve(
+                session, record.identifiers, details, caller.actor, caller.request_id
+            )
+            decision = self._messages.decide(
+                session, sender, recipient, record.type, purpose, resolution.subject
+            )
+            if not decision.permit:
+                savepoint.rollback()
+                discard_pending(session)  # entries for what was just rolled back
+                self._identity.begin_batch(session)  # what the batch learnt was rolled back
+                raise self._messages.refusal(
+                    caller, record.type, purpose, recipient, decision, None
+                )
+            savepoint.commit()
         subject = resolution.subject
         message = self._messages.store(
             session,

@@ -277,9 +277,11 @@ class MessageService:
         subject: Subject | None,
     ) -> SharingRefused:
         """The error for a denied disclosure, carrying its audit entry (nothing else is stored)."""
-        refusal = SharingRefused(
-            decision.reasons[0], reasons=list(decision.reasons), decision=Decision.DENY.value
-        )
+        reasons = decision.reasons
+        if any(p.endswith("/restricted-person") for p in decision.policies):
+            # Saying why would tell the sender the person is restricted.
+            reasons = ("no agreement permits this disclosure",)
+        refusal = SharingRefused(reasons[0], reasons=list(reasons), decision=Decision.DENY.value)
         refusal.audit_fields = dict(
             actor=caller.actor,
             request_id=caller.request_id,

@@ -570,3 +570,22 @@ def test_a_held_records_facts_wait_for_the_decision(client: Any, services: Any, 
     with services.db.transaction(readonly=True) as session:
         after = services.records.current(session, review.incoming.subject_id)
     assert after["release"]["value"]["releaseDate"] == "2026-01-05"
+
+
+def test_a_refused_referral_leaves_no_one_behind(client: Any, services: Any, token: Any) -> None:
+    form = json.loads((EXAMPLES / "probation-referral.json").read_text())
+    form["referredTo"] = "courts-sheffield"  # no agreement sends referral forms to a court
+    response = _post(
+        client,
+        token("probation-south-yorkshire"),
+        "probation",
+        "referrals",
+        json.dumps(form).encode(),
+    )
+    assert response.status_code == 422
+    [record] = response.get_json()["records"]
+    assert record["status"] == "rejected" and record["field"] == "recipient"
+    assert _count(services, Message) == 0 and _count(services, Subject) == 0
+    actions = [e["action"] for e in audit_entries(services)]
+    assert "message.refused" in actions and "document.received" in actions
+    assert "subject.created" not in actions and "subject.identifier_linked" not in actions

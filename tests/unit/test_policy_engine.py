@@ -31,7 +31,7 @@ PROVIDER = Party("provider-doncaster-alliance", "provider")
 PROBATION = Party("probation-south-yorkshire", "probation", clearance=2)
 PRISON = Party("prison-doncaster", "prison")
 IOM = Party("iom-sheffield", "iom")
-CONSENTED = Consent(True, frozenset({"case_management"}), frozenset({"provider"}))
+CONSENTED = Consent.covering(["case_management"], ["provider"])
 
 
 def _request(
@@ -76,11 +76,9 @@ def test_voluntary_cases_need_the_persons_consent(seeds: Agreements) -> None:
     permitted = seeds.decide(_request(COURTS, PROVIDER, subject=voluntary, consent=CONSENTED))
     assert permitted.permit and permitted.lawful_basis == "consent"
     assert "disposal" not in permitted.fields  # the consent flow discloses less
-    excluded = Consent(
-        True, frozenset({"case_management"}), frozenset({"provider"}), frozenset({"provider"})
-    )
+    excluded = Consent.covering(["case_management"], ["provider"], exclusions=["provider"])
     assert not seeds.decide(_request(COURTS, PROVIDER, subject=voluntary, consent=excluded)).permit
-    other_purpose = Consent(True, frozenset({"resettlement"}), frozenset({"provider"}))
+    other_purpose = Consent.covering(["resettlement"], ["provider"])
     assert not seeds.decide(
         _request(COURTS, PROVIDER, subject=voluntary, consent=other_purpose)
     ).permit
@@ -240,8 +238,12 @@ _kinds = st.frozensets(st.sampled_from([k.value for k in AgencyKind]))
 _consents = st.builds(
     Consent,
     given=st.booleans(),
-    purposes=st.frozensets(st.sampled_from([p.value for p in Purpose])),
-    recipients=_kinds,
+    grants=st.frozensets(
+        st.tuples(
+            st.sampled_from([k.value for k in AgencyKind] + ["provider-doncaster-alliance"]),
+            st.sampled_from([p.value for p in Purpose]),
+        )
+    ),
     exclusions=_kinds,
 )
 _requests = st.builds(
@@ -275,7 +277,14 @@ def test_a_permit_always_names_a_flow_whose_terms_it_meets(request: DisclosureRe
         assert {request.recipient.kind, request.recipient.agency_id} & flow.recipients
         assert request.message_type in flow.types and request.purpose in flow.purposes
         if flow.lawful_basis == "consent":
-            assert request.consent.given and request.purpose in request.consent.purposes
+            assert request.consent.given
+            assert {
+                (request.recipient.kind, request.purpose),
+                (request.recipient.agency_id, request.purpose),
+            } & request.consent.grants
+            assert not {request.recipient.kind, request.recipient.agency_id} & (
+                request.consent.exclusions
+            )
 
 
 @settings(max_examples=300, deadline=None)
