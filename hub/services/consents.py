@@ -190,11 +190,9 @@ class ConsentRegister:
         )
 
     def describe(self, session: Session, record: ConsentRecord) -> dict[str, Any]:
-        subject = session.get(Subject, record.subject_id)
-        assert subject is not None
         evidence = json.loads(
             open_sealed(
-                self._identity.data_key(subject),
+                self._identity.data_key_of(session, record.subject_id),
                 record.evidence_enc,
                 f"consent:{record.id}".encode(),
             )

@@ -614,6 +614,10 @@ class Identity:
     def data_key(self, subject: Subject) -> bytes:
         return self._keyring.unwrap_data_key(subject.id, subject.data_key_wrapped)
 
+    def data_key_of(self, session: Session, subject_id: str) -> bytes:
+        """The data key of the person with this id (who exists: rows refer to them)."""
+        return self.data_key(session.get_one(Subject, subject_id))
+
     def _dob_key(self, iso_date: str) -> str:
         return self._keyring.blocking_key("dob:" + iso_date)
 

@@ -162,12 +162,14 @@ class MessageService:
                 fields=tuple(envelope.data),
             )
             overridden = True
-        if envelope.subject.scheme is SubjectScheme.HUB:
-            subject = self._identity.find(session, envelope.subject)
-            if subject is None:
-                raise ValidationFailed(
-                    "no person has that hub id", errors={"subject": ["unknown hub id"]}
-                )
+        # The person found for the decision is the one the message is stored against: only
+        # someone new is resolved (created) now.
+        if known is not None:
+            subject = known
+        elif envelope.subject.scheme is SubjectScheme.HUB:
+            raise ValidationFailed(
+                "no person has that hub id", errors={"subject": ["unknown hub id"]}
+            )
         else:
             subject = self._identity.resolve(
                 session, [envelope.subject], None, caller.actor, caller.request_id

@@ -21,7 +21,7 @@ from hub.security.crypto import open_sealed, seal
 from hub.services.audit import AuditLog
 from hub.services.identity import Identity
 from hub.store.db import Database
-from hub.store.models import OverrideReview, Subject
+from hub.store.models import OverrideReview
 
 OUTCOMES = {"justified": "Justified", "unjustified": "Not justified"}
 
@@ -122,9 +122,7 @@ class OverrideReviews:
             )
 
     def _key(self, session: Session, row: OverrideReview) -> bytes:
-        subject = session.get(Subject, row.subject_id)
-        assert subject is not None
-        return self._identity.data_key(subject)
+        return self._identity.data_key_of(session, row.subject_id)
 
 
 def _view(

@@ -135,10 +135,10 @@ class SubjectRecords:
             order = (row.effective_on or row.recorded_at.date(), row.id)
             if row.kind in best and best[row.kind][0] >= order:
                 continue
-            subject = session.get(Subject, row.subject_id)
-            assert subject is not None
             plain = open_sealed(
-                self._identity.data_key(subject), row.value_enc, f"record:{row.public_id}".encode()
+                self._identity.data_key_of(session, row.subject_id),
+                row.value_enc,
+                f"record:{row.public_id}".encode(),
             )
             opened = json.loads(plain)
             best[row.kind] = (

@@ -111,10 +111,7 @@ class SubjectDirectory:
 
     def read(self, caller: Caller, subject_id: str) -> dict[str, Any]:
         with self._db.transaction() as session:
-            subject = session.get(Subject, subject_id) if is_uuid(subject_id) else None
-            root = self._identity.root(session, subject) if subject else None
-            if root is None or not self._visible(session, caller.agency_id, root.id):
-                raise NotFound("no such person")
+            root = self._visible_root(session, caller, subject_id)
             members = self._identity.members(session, root.id)
             pending = session.scalar(
                 select(IdentityReview.id).where(
