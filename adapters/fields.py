@@ -32,6 +32,15 @@ def obj(value: Any, field: str) -> dict[str, Any]:
     return value
 
 
+def flag(value: Any, field: str) -> bool | None:
+    """An optional JSON boolean (None when absent)."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise FieldError(field, "expected true or false")
+    return value
+
+
 def text(value: Any, field: str) -> str:
     if value is None:
         return ""

@@ -21,7 +21,7 @@ from hub import logs
 from hub.api import adapters, errors, oauth_views, ops, policy, subjects, v1
 from hub.bootstrap import Services, build
 from hub.settings import Settings
-from hub.web import identity, overrides, views
+from hub.web import decisions, identity, overrides, views
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _STATIC = Path(__file__).parent / "web" / "static"
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(views.bp)
     app.register_blueprint(identity.bp)
     app.register_blueprint(overrides.bp)
+    app.register_blueprint(decisions.bp)
     oauth_views.init_oauth(app)
     errors.register(app)
     views.register_csrf_handler(app)

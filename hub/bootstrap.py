@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hub import logs
 from hub.domain.vocab import AgencyKind, MessageType, Purpose
 from hub.security.crypto import KeyRing
 from hub.security.keys import SigningKeys
@@ -64,7 +65,9 @@ def load_policy(settings: Settings) -> Agreements:
     )
 
 
-def build(settings: Settings, *, db: Database | None = None) -> Services:
+def build(
+    settings: Settings, *, db: Database | None = None, policy: Agreements | None = None
+) -> Services:
     db = db or Database(settings.database_url)
     keyring = KeyRing(settings.master_key)
     ephemeral: EphemeralStore = (
@@ -79,7 +82,16 @@ def build(settings: Settings, *, db: Database | None = None) -> Services:
         ttl=settings.access_token_ttl,
         leeway=settings.clock_leeway,
     )
-    policy = load_policy(settings)
+    policy = policy or load_policy(settings)
+    for agreement, days in policy.reviews_due():
+        # An operator's log line, no personal data: which agreement needs governance's review.
+        logs.get_logger("hub.policy").warning(
+            "policy.review_due",
+            agreement=agreement.id,
+            review_date=agreement.review_date.isoformat(),
+            days_left=days,
+            detail="past its review date: permits nothing" if days < 0 else "review soon",
+        )
     identity = Identity(keyring, audit)
     records = SubjectRecords(identity, audit)
     consents = ConsentRegister(audit, identity)

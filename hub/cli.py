@@ -177,8 +177,15 @@ def user() -> None:
 @click.option("--name", "display_name", required=True)
 @click.option("--agency", "agency_id", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option(
+    "--clearance",
+    type=click.IntRange(0, 2),
+    default=0,
+    show_default=True,
+    help="The person's vetting: 0 none, 1 police information, 2 police intelligence.",
+)
 @friendly
-def user_add(username: str, display_name: str, agency_id: str, role: str) -> None:
+def user_add(username: str, display_name: str, agency_id: str, role: str, clearance: int) -> None:
     """Add a user (the password is asked for, never passed on the command line)."""
     password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     services = _services()
@@ -191,6 +198,7 @@ def user_add(username: str, display_name: str, agency_id: str, role: str) -> Non
             agency_id=agency_id,
             role=Role(role),
             actor=Actor(user="cli"),
+            clearance=clearance,
         )
     click.echo(f"user {username.lower()} added")
 
@@ -377,6 +385,19 @@ def policy_lint(directory: Path | None) -> None:
             f"review by {agreement.review_date}"
         )
     click.echo(f"{len(engine.agreements)} agreements; policy set {engine.policy_hash[:16]}")
+    for agreement, days in engine.reviews_due():
+        if days < 0:
+            click.echo(
+                f"warning: {agreement.id} passed its review date ({agreement.review_date}) and "
+                "permits nothing until information governance reviews it and sets a new date",
+                err=True,
+            )
+        else:
+            click.echo(
+                f"warning: {agreement.id} is due for review by {agreement.review_date} "
+                f"({days} days); after that it permits nothing",
+                err=True,
+            )
 
 
 @policy.command("test", with_appcontext=False)

@@ -34,7 +34,12 @@ USERS = [
     ("offender.manager", "Olu Mensah", "probation-south-yorkshire", Role.OFFENDER_MANAGER),
     ("iom.officer", "Ian Oakes", "iom-sheffield", Role.IOM_OFFICER),
     ("admin", "Ada Min", "probation-south-yorkshire", Role.ADMINISTRATOR),
+    ("volunteer", "Vic Palmer", "provider-doncaster-alliance", Role.VOLUNTEER),
 ]
+# Vetting for police information (0 none, 1 police information, 2 police intelligence): the
+# police IOM team and probation are cleared, and so are the people there who work with the cases.
+CLEARANCE = {"probation-south-yorkshire": 2, "iom-sheffield": 2}
+USER_CLEARANCE = {"offender.manager": 2, "iom.officer": 2}
 # Synthetic people: identifiers only (the identity resolver adds names and dates of birth).
 PEOPLE = ["pnc:2011/0482113C", "crn:D123456", "noms:A4821DC"]
 DEMO_ACTOR = Actor(user="demo")
@@ -53,7 +58,12 @@ def create_demo_world(services: Services) -> tuple[bool, Path]:
         credentials: dict[str, Any] = {}
         for agency_id, name, kind in AGENCIES:
             services.registry.add_agency(
-                session, agency_id=agency_id, name=name, kind=kind, region="South Yorkshire"
+                session,
+                agency_id=agency_id,
+                name=name,
+                kind=kind,
+                region="South Yorkshire",
+                attributes={"clearance": CLEARANCE.get(agency_id, 0)},
             )
             private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             public_pem = private.public_key().public_bytes(
@@ -88,6 +98,7 @@ def create_demo_world(services: Services) -> tuple[bool, Path]:
                 password=password,
                 agency_id=agency_id,
                 role=role,
+                clearance=USER_CLEARANCE.get(username, 0),
             )
             users.append(
                 {

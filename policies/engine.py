@@ -24,7 +24,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,6 +58,20 @@ class SubjectAttributes:
     pathway: int = 0
     restricted: bool = False
     discharge_area: str = ""
+    tier: str = ""  # the IOM category (fixed | flex | free)
+    case_owners: frozenset[str] = frozenset()  # agency ids whose staff hold the case
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The person at the recipient who will see the message: their role and their own vetting.
+    `SYSTEM` stands for the agency's software (an inbox or webhook), with the agency's clearance."""
+
+    role: str
+    clearance: int = 0
+
+
+SYSTEM = "system"
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,12 @@ class DisclosureRequest:
     subject: SubjectAttributes = field(default_factory=SubjectAttributes)
     consent: Consent = field(default_factory=Consent)
     classification: str = "personal"
+    user: Reader | None = None  # None: the recipient agency's system
+    at: datetime | None = None  # when the disclosure happens (now when not given)
+
+    @property
+    def reader(self) -> Reader:
+        return self.user or Reader(SYSTEM, self.recipient.clearance)
 
 
 @dataclass(frozen=True)
@@ -102,6 +122,7 @@ class DisclosureDecision:
     lawful_basis: str | None = None
     fields: tuple[str, ...] = ()
     policies: tuple[str, ...] = ()  # the Cedar policies that decided
+    withheld: tuple[str, ...] = ()  # fields the agreement gives the agency but not this reader
 
     @property
     def decision(self) -> str:
@@ -112,6 +133,8 @@ class PolicyDecisionPoint(Protocol):
     policy_hash: str
 
     def decide(self, request: DisclosureRequest) -> DisclosureDecision: ...
+
+    def may_know(self, agency: Party, subject: SubjectAttributes) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -126,6 +149,8 @@ class Flow:
     condition: str
     # recipient kind or id -> message type -> fields; "*" for every recipient of the flow
     fields: Mapping[str, Mapping[str, tuple[str, ...]]]
+    # user role -> fields never shown to a user in that role (e.g. volunteers: risk narrative)
+    withheld_from: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def fields_for(self, recipient: Party, message_type: str) -> tuple[str, ...]:
         for key in (recipient.agency_id, recipient.kind, "*"):
@@ -200,6 +225,19 @@ FLOW_KEYS = frozenset(
         "legal_reference",
         "condition",
         "fields",
+        "withheld_from",
+    }
+)
+# The roles a user may hold (hub.domain.vocab.Role) and the agency's own system.
+ROLES = frozenset(
+    {
+        SYSTEM,
+        "case_manager",
+        "offender_manager",
+        "iom_officer",
+        "volunteer",
+        "ig_officer",
+        "administrator",
     }
 )
 
@@ -219,6 +257,56 @@ class Agreements:
         self._schema = cedarpy.Schema.from_str(SCHEMA_FILE.read_text())
         self._by_id = {a.id: a for a in self.agreements}
         self._sets: dict[tuple[Any, ...], Any] = {}
+        self._know_set: Any = None
+
+    def as_of(self, day: date) -> Agreements:
+        """The same agreements, decided as on `day` (for example cases and tests)."""
+        return Agreements(self.agreements, self.policy_hash, lambda: day)
+
+    def reviews_due(self, within_days: int = 90) -> list[tuple[Agreement, int]]:
+        """Agreements whose review date has passed or falls within `within_days`, with the days
+        left (negative when past): an agreement past its review date permits nothing."""
+        today = self._clock()
+        due = [(a, (a.review_date - today).days) for a in self.agreements]
+        return sorted(
+            ((a, days) for a, days in due if days <= within_days), key=lambda pair: pair[1]
+        )
+
+    def may_know(self, agency: Party, subject: SubjectAttributes) -> bool:
+        """May this agency learn that the hub knows the person at all? Yes, unless a rule forbids
+        it (`action == Action::"know"`): a restricted person is invisible to all but probation."""
+        if self._know_set is None:
+            forbids = {
+                policy_id: policy
+                for agreement in self.agreements
+                for policy_id, policy in agreement.cedar_json.items()
+                if agreement.flow(policy_id) is None
+            }
+            base = json.loads(
+                cedarpy.policies_to_json_str(
+                    'permit (principal is Agency, action == Action::"know", resource is Subject);'
+                )
+            )["staticPolicies"]
+            self._know_set = cedarpy.PolicySet.from_json_str(
+                json.dumps(
+                    {
+                        "staticPolicies": {"hub/know": next(iter(base.values())), **forbids},
+                        "templates": {},
+                        "templateLinks": [],
+                    }
+                )
+            )
+        result = cedarpy.is_authorized(
+            {
+                "principal": {"type": "Agency", "id": agency.agency_id},
+                "action": {"type": "Action", "id": "know"},
+                "resource": {"type": "Subject", "id": "subject"},
+                "context": {},
+            },
+            self._know_set,
+            _entities(DisclosureRequest(agency, agency, "", "", subject=subject)),
+        )
+        return bool(result.allowed) and not result.diagnostics.errors
 
     @classmethod
     def load(
@@ -283,15 +371,23 @@ class Agreements:
                 for name in flow.fields_for(request.recipient, request.message_type):
                     if name not in fields:
                         fields.append(name)
+            role = request.reader.role
+            # A field any permitting flow withholds from the reader's role is withheld: the
+            # narrower obligation wins.
+            withheld = {n for _, flow in flows for n in flow.withheld_from.get(role, ())}
+            kept = tuple(n for n in fields if n not in withheld)
+            removed = tuple(n for n in fields if n in withheld)
+            notes = (f"withheld from the {role} role: {', '.join(removed)}",) if removed else ()
             return DisclosureDecision(
                 permit=True,
-                reasons=tuple(f"permitted by {p}" for p in decided),
+                reasons=tuple(f"permitted by {p}" for p in decided) + notes,
                 policy_hash=self.policy_hash,
                 agreement_id=agreement.id,
                 agreement_version=agreement.version,
                 lawful_basis=first.lawful_basis,
-                fields=tuple(fields),
+                fields=kept,
                 policies=decided,
+                withheld=removed,
             )
         if decided:  # a forbid matched
             reasons = tuple(f"forbidden by {p}" for p in decided)
@@ -369,6 +465,15 @@ def _context(request: DisclosureRequest) -> dict[str, Any]:
             "region": request.sender.region,
         },
         "purpose": request.purpose,
+        "user": {"__entity": {"type": "User", "id": "reader"}},
+        "now": {
+            "__extn": {
+                "fn": "datetime",
+                "arg": (request.at or datetime.now(UTC))
+                .astimezone(UTC)
+                .strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        },
         "consent": {
             "given": consent.given,
             "grants": [{"recipient": r, "purpose": p} for r, p in sorted(consent.grants)],
@@ -378,8 +483,13 @@ def _context(request: DisclosureRequest) -> dict[str, Any]:
 
 
 def _entities(request: DisclosureRequest) -> list[dict[str, Any]]:
-    recipient, person = request.recipient, request.subject
+    recipient, person, reader = request.recipient, request.subject, request.reader
     return [
+        {
+            "uid": {"type": "User", "id": "reader"},
+            "attrs": {"role": reader.role, "clearance": reader.clearance},
+            "parents": [{"type": "Agency", "id": recipient.agency_id}],
+        },
         {
             "uid": {"type": "Agency", "id": recipient.agency_id},
             "attrs": {
@@ -400,6 +510,8 @@ def _entities(request: DisclosureRequest) -> list[dict[str, Any]]:
                 "pathway": person.pathway,
                 "restricted": person.restricted,
                 "dischargeArea": person.discharge_area,
+                "tier": person.tier,
+                "caseOwners": sorted(person.case_owners),
             },
             "parents": [],
         },
@@ -540,6 +652,17 @@ def _flow(
         parsed[recipient] = {t: tuple(v) for t, v in by_type.items()}
     if "*" not in parsed and set(parsed) != recipients:
         raise fail(f"{where}: 'fields' must cover every recipient (or use \"*\")")
+    withheld = flow.get("withheld_from", {})
+    if not isinstance(withheld, dict):
+        raise fail(f"{where}: 'withheld_from' must map user roles to field names")
+    for role, names in withheld.items():
+        if role not in ROLES:
+            raise fail(f"{where}: withheld_from.{role}: unknown role (one of {sorted(ROLES)})")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise fail(f"{where}: withheld_from.{role} must be a list of field names")
+        given = {n for by_type in parsed.values() for listed in by_type.values() for n in listed}
+        if stray := set(names) - given:
+            raise fail(f"{where}: withheld_from.{role}: {sorted(stray)} are not fields it gives")
     return Flow(
         number=number,
         senders=senders,
@@ -550,6 +673,7 @@ def _flow(
         legal_reference=str(reference),
         condition=condition,
         fields=parsed,
+        withheld_from={role: frozenset(names) for role, names in withheld.items()},
     )
 
 

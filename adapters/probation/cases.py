@@ -22,6 +22,7 @@ from adapters.fields import (
     FieldError,
     bounded,
     email,
+    flag,
     identifier,
     iso_date,
     items,
@@ -90,6 +91,13 @@ def _case(case: dict[str, Any], label: str) -> CanonicalRecord:
         date_of_birth=iso_date(case.get("dateOfBirth"), "dateOfBirth"),
     )
     registered = _registrations(case)
+    # nDelius marks a limited-access case: a restriction (only named staff may see it) or an
+    # exclusion (named staff may not). Either way the hub treats the person as restricted.
+    restriction = flag(case.get("currentRestriction"), "currentRestriction")
+    exclusion = flag(case.get("currentExclusion"), "currentExclusion")
+    restricted = (
+        None if restriction is None and exclusion is None else bool(restriction or exclusion)
+    )
     summary = obj(case.get("riskSummary"), "riskSummary")
     overall = text(summary.get("overallRiskLevel"), "riskSummary.overallRiskLevel").upper()
     if overall and overall not in RISK_LEVELS:
@@ -105,6 +113,7 @@ def _case(case: dict[str, Any], label: str) -> CanonicalRecord:
         predictors=_predictors(obj(case.get("predictors"), "predictors")) or None,
         communityManager=_manager(obj(case.get("communityManager"), "communityManager")) or None,
         triggers=_triggers(case) if "triggers" in case else None,
+        restricted=restricted,
     )
     digest = hashlib.sha256(
         rfc8785.dumps({"identifiers": [str(ref) for ref in identifiers], "data": data})
@@ -324,6 +333,7 @@ def case_document(data: dict[str, Any], identifiers: Mapping[str, str]) -> dict[
         )
         or None,
         triggers=data.get("triggers"),
+        currentRestriction=data.get("restricted"),
     )
 
 

@@ -291,6 +291,13 @@ class CaseSummarySchema(StrictSchema):
     triggers = fields.List(
         fields.Nested(TriggerSchema), validate=validate.Length(max=50), load_default=None
     )
+    restricted = fields.Boolean(
+        load_default=None,
+        metadata={
+            "description": "A limited-access case (nDelius restriction or exclusion): the person "
+            "is invisible to every agency but probation. Never disclosed."
+        },
+    )
 
 
 class NeedSchema(StrictSchema):

@@ -14,8 +14,9 @@ from hub.api.v1 import json_body
 from hub.domain.errors import ValidationFailed
 from hub.domain.matching import Details
 from hub.domain.messages import SubjectRef
-from hub.domain.vocab import MessageType, Purpose, Scope
+from hub.domain.vocab import DataClass, MessageType, Purpose, Role, Scope
 from hub.services.consents import ConsentTerms
+from policies.engine import Reader
 
 if TYPE_CHECKING:
     from hub.bootstrap import Services
@@ -109,7 +110,9 @@ class ConsentSchema(Schema):
         fields.String(validate=validate.Length(min=1, max=64)), load_default=list
     )
     dataClasses = fields.List(
-        fields.String(validate=validate.Length(min=1, max=40)), load_default=list
+        fields.String(validate=validate.OneOf([c.value for c in DataClass])),
+        load_default=list,
+        metadata={"description": "the kinds of information covered (all when empty)"},
     )
     evidence = fields.Nested(EvidenceSchema, required=True)
 
@@ -176,6 +179,18 @@ class ExplainSchema(Schema):
     type = fields.String(required=True, metadata={"example": "uk.gov.justice.hub.conviction.v1"})
     purpose = fields.String(required=True, validate=validate.OneOf([p.value for p in Purpose]))
     subject = fields.String(load_default=None, metadata={"description": "a hub id"})
+    role = fields.String(
+        load_default=None,
+        validate=validate.OneOf([r.value for r in Role]),
+        metadata={"description": "the recipient's user who would read it (default: its system)"},
+    )
+    clearance = fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, 2),
+        metadata={
+            "description": "that user's vetting: 0 none, 1 police information, 2 intelligence"
+        },
+    )
 
 
 @decisions_bp.post("/explain")
@@ -192,6 +207,15 @@ def explain() -> ResponseReturnValue:
     subject = body["subject"]
     if subject and subject.startswith("hub:"):
         subject = subject.removeprefix("hub:")
+    who = caller()
     return _services().subjects.explain(
-        caller(), body["recipient"], message_type, body["purpose"], subject
+        who.actor,
+        who.request_id,
+        who.agency_id,
+        body["recipient"],
+        message_type,
+        body["purpose"],
+        subject,
+        Reader(body["role"], body["clearance"]) if body["role"] else None,
+        visible_to=who.agency_id,
     )

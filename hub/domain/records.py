@@ -29,6 +29,7 @@ class RecordKind(StrEnum):
     PROVIDER_OWNER = "owner.provider"
     IOM_OWNER = "owner.iom"
     CONSENT = "consent"
+    RESTRICTION = "restriction"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def facts_of(message_type: MessageType, data: dict[str, Any]) -> list[Fact]:
             if data.get(name) is not None
         }
         facts = [Fact(RecordKind.RISK, risk)]
+        if data.get("restricted") is not None:
+            facts.append(Fact(RecordKind.RESTRICTION, {"restricted": bool(data["restricted"])}))
         if data.get("triggers"):
             facts.append(Fact(RecordKind.TRIGGERS, {"triggers": data["triggers"]}))
         return facts + _owner(RecordKind.PROBATION_OWNER, data.get("communityManager"), None)

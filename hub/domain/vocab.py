@@ -17,6 +17,7 @@ class Role(StrEnum):
     CASE_MANAGER = "case_manager"
     OFFENDER_MANAGER = "offender_manager"
     IOM_OFFICER = "iom_officer"
+    VOLUNTEER = "volunteer"  # a provider's volunteer or mentor
     IG_OFFICER = "ig_officer"
     ADMINISTRATOR = "administrator"
 
@@ -29,6 +30,7 @@ _ROLE_LABELS = {
     Role.CASE_MANAGER: "Case manager",
     Role.OFFENDER_MANAGER: "Offender manager",
     Role.IOM_OFFICER: "IOM officer",
+    Role.VOLUNTEER: "Volunteer or mentor",
     Role.IG_OFFICER: "Information governance officer",
     Role.ADMINISTRATOR: "Administrator",
 }
@@ -93,6 +95,16 @@ class Purpose(StrEnum):
     RISK_MANAGEMENT = "risk_management"
     PUBLIC_PROTECTION = "public_protection"
     REOFFENDING_MEASUREMENT = "reoffending_measurement"
+
+
+class DataClass(StrEnum):
+    """What kind of information a message is (a message's classification; a consent may be
+    limited to, or exclude, some of them)."""
+
+    PERSONAL = "personal"
+    SPECIAL_CATEGORY = "special_category"  # health, substance misuse, offending behaviour
+    POLICE_INTELLIGENCE = "police_intelligence"
+    COMMERCIALLY_SENSITIVE = "commercially_sensitive"
 
 
 class SubjectScheme(StrEnum):

@@ -172,14 +172,30 @@ class ConsentRegister:
             query = query.where(ConsentRecord.status == ACTIVE)
         return list(session.scalars(query.order_by(ConsentRecord.recorded_at, ConsentRecord.id)))
 
-    def in_force(self, session: Session, root_id: str, today: date | None = None) -> Consent:
+    def in_force(
+        self,
+        session: Session,
+        root_id: str,
+        today: date | None = None,
+        data_class: str | None = None,
+    ) -> Consent:
         """What the person has consented to today, across every consent in force (recorded by
-        any agency): each consent's own (recipient, purpose) pairs, less every exclusion."""
+        any agency): each consent's own (recipient, purpose) pairs, less every exclusion. With
+        `data_class` (the message's classification), only consents that cover it count: one
+        listing data classes covers those alone, and one excluding a class does not cover it."""
         today = today or date.today()
         current = [
             c
             for c in self.of(session, root_id, active_only=True)
-            if c.valid_from <= today and (c.valid_until is None or today <= c.valid_until)
+            if c.valid_from <= today
+            and (c.valid_until is None or today <= c.valid_until)
+            and (
+                data_class is None
+                or (
+                    (not c.data_classes or data_class in c.data_classes)
+                    and data_class not in c.exclusions
+                )
+            )
         ]
         if not current:
             return Consent()

@@ -46,6 +46,7 @@ from policies.engine import (
     DisclosureRequest,
     Party,
     PolicyDecisionPoint,
+    Reader,
     SubjectAttributes,
 )
 
@@ -251,12 +252,15 @@ class MessageService:
         message_type: MessageType,
         purpose: str,
         subject: Subject | None,
+        user: Reader | None = None,
     ) -> DisclosureDecision:
         """The agreements' decision, on the person as the hub's own records describe them
-        (attributes and consent), never as the sender says."""
+        (attributes and consent), never as the sender says. `user`: the person at the recipient
+        who will read it (role and vetting); None for the recipient agency's system."""
         root = self._identity.root(session, subject) if subject is not None else None
         person = self._records.attributes(session, root.id) if root else SubjectAttributes()
-        consent = self._consents.in_force(session, root.id) if root else Consent()
+        kind = classification(message_type, sender.kind)
+        consent = self._consents.in_force(session, root.id, data_class=kind) if root else Consent()
         return self._policy.decide(
             DisclosureRequest(
                 sender=_party(sender),
@@ -265,9 +269,15 @@ class MessageService:
                 purpose=purpose,
                 subject=person,
                 consent=consent,
-                classification=classification(message_type, sender.kind),
+                classification=kind,
+                user=user,
             )
         )
+
+    def may_know(self, session: Session, agency: Agency, root: Subject) -> bool:
+        """May this agency learn that the hub knows the person (the agreements' `know` rules:
+        a restricted person is hidden from all but probation)?"""
+        return self._policy.may_know(_party(agency), self._records.attributes(session, root.id))
 
     def refusal(
         self,
@@ -459,13 +469,15 @@ class MessageService:
 OVERRIDE = "public-protection-override"
 
 
-def _party(agency: Agency) -> Party:
+def recipient_clearance(agency: Agency) -> int:
+    """The agency's vetting for police information (0 none, 1 information, 2 intelligence)."""
     clearance = agency.attributes.get("clearance", 0) if agency.attributes else 0
+    return clearance if isinstance(clearance, int) and not isinstance(clearance, bool) else 0
+
+
+def _party(agency: Agency) -> Party:
     return Party(
-        agency.id,
-        agency.kind,
-        region=agency.region,
-        clearance=clearance if isinstance(clearance, int) else 0,
+        agency.id, agency.kind, region=agency.region, clearance=recipient_clearance(agency)
     )
 
 

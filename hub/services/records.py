@@ -100,7 +100,8 @@ class SubjectRecords:
 
     def attributes(self, session: Session, root_id: str) -> SubjectAttributes:
         """What sharing rules may know of the person, from the hub's current records: risk,
-        MAPPA, IOM cohort, pathway and discharge area (consent is the consent register's)."""
+        MAPPA, IOM cohort and category, pathway, restriction, discharge area and the agencies
+        whose staff hold the case (consent is the consent register's)."""
         current = self.current(session, root_id)
 
         def value(kind: RecordKind) -> dict[str, Any]:
@@ -115,13 +116,27 @@ class SubjectRecords:
         )
         found_mappa = risk.get("mappa")
         mappa: dict[str, Any] = found_mappa if isinstance(found_mappa, dict) else {}
+        in_cohort = iom.get("status") == "adopted"
+        owners = frozenset(
+            entry["source"]
+            for kind in (
+                RecordKind.PROBATION_OWNER,
+                RecordKind.PROVIDER_OWNER,
+                RecordKind.IOM_OWNER,
+            )
+            for entry in [current.get(kind.value)]
+            if entry and entry["source"] and (kind is not RecordKind.IOM_OWNER or in_cohort)
+        )
         return SubjectAttributes(
             rosh_level=_text(risk.get("roshLevel")),
             mappa_category=_int(mappa.get("category")),
             mappa_level=_int(mappa.get("level")),
-            iom_cohort=iom.get("status") == "adopted",
+            iom_cohort=in_cohort,
+            tier=_text(iom.get("category")) if in_cohort else "",
             pathway=_int(value(RecordKind.PATHWAY).get("pathway")),
+            restricted=value(RecordKind.RESTRICTION).get("restricted") is True,
             discharge_area=_text(release.get("dischargeArea")),
+            case_owners=owners,
         )
 
     def current(self, session: Session, root_id: str) -> dict[str, dict[str, Any]]:

@@ -152,12 +152,15 @@ class Registry:
         agency_id: str,
         role: Role,
         actor: Actor | None = None,
+        clearance: int = 0,
     ) -> User:
         if session.get(Agency, agency_id) is None:
             raise NotFound(f"no agency {agency_id!r}")
         username = username.strip().lower()
         if session.scalar(select(User).where(User.username == username)) is not None:
             raise BadRequest(f"user {username!r} already exists")
+        if clearance not in (0, 1, 2):
+            raise BadRequest("clearance is 0 (none), 1 (police information) or 2 (intelligence)")
         if len(password) < 12:
             raise BadRequest("passwords must be at least 12 characters")
         user = User(
@@ -167,6 +170,7 @@ class Registry:
             password_hash=hash_password(password),
             agency_id=agency_id,
             role=Role(role).value,
+            clearance=clearance,
             created_at=datetime.now(UTC),
         )
         session.add(user)

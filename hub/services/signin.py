@@ -34,6 +34,7 @@ class SignedInUser:
     role: Role
     agency_id: str
     agency_name: str
+    clearance: int = 0
 
     @property
     def actor(self) -> Actor:
@@ -140,6 +141,7 @@ class SignInService:
                 role=Role(user.role),
                 agency_id=agency.id,
                 agency_name=agency.name,
+                clearance=user.clearance,
             )
 
     def sign_out(self, token: str, user: SignedInUser, request_id: str | None) -> None:

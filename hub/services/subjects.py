@@ -26,10 +26,11 @@ from hub.security.crypto import open_sealed
 from hub.services.audit import AuditLog
 from hub.services.consents import ConsentRegister, ConsentTerms
 from hub.services.identity import PENDING, Identity
-from hub.services.messages import MessageService
+from hub.services.messages import MessageService, recipient_clearance
 from hub.services.records import SubjectRecords
 from hub.store.db import Database
-from hub.store.models import ConsentRecord, Delivery, IdentityReview, Message, Subject
+from hub.store.models import Agency, ConsentRecord, Delivery, IdentityReview, Message, Subject
+from policies.engine import Reader
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class SubjectDirectory:
 
     def read(self, caller: Caller, subject_id: str) -> dict[str, Any]:
         with self._db.transaction() as session:
-            root = self._visible_root(session, caller, subject_id)
+            root = self._visible_root(session, caller.agency_id, subject_id)
             members = self._identity.members(session, root.id)
             pending = session.scalar(
                 select(IdentityReview.id).where(
@@ -138,26 +139,47 @@ class SubjectDirectory:
 
     def explain(
         self,
-        caller: Caller,
+        actor: Actor,
+        request_id: str | None,
+        sender_id: str,
         recipient_id: str,
         message_type: MessageType,
         purpose: str,
         subject_id: str | None,
+        user: Reader | None = None,
+        *,
+        visible_to: str | None,
+        person: SubjectRef | None = None,
     ) -> dict[str, Any]:
-        """A dry run: would the caller's agency be allowed to send this type to this recipient,
-        about this person (as the hub's records and consent register describe them now), by
-        which policies, with which fields? Nothing is sent; the question is audited."""
+        """A dry run: would the sender be allowed to send this type to this recipient (read by a
+        user in this role, or by its system), about this person (as the hub's records and consent
+        register describe them now), by which policies, with which fields? Nothing is sent; the
+        question is audited. `visible_to`: the agency asking, which must be allowed to know the
+        person (None for an IG officer, who may ask about anyone, by `person` identifier too;
+        the answer then also says what the hub's records say of them)."""
         with self._db.transaction() as session:
-            root = self._visible_root(session, caller, subject_id) if subject_id else None
-            sender, recipient = self._messages.parties(session, caller.agency_id, recipient_id)
+            root = None
+            if person is not None and visible_to is None:
+                holder = self._identity.find(session, person)
+                root = self._identity.root(session, holder) if holder else None
+                if root is None:
+                    raise NotFound("the hub knows no one by that identifier")
+            elif subject_id and visible_to is not None:
+                root = self._visible_root(session, visible_to, subject_id)
+            elif subject_id:
+                subject = session.get(Subject, subject_id) if is_uuid(subject_id) else None
+                root = self._identity.root(session, subject) if subject else None
+                if root is None:
+                    raise NotFound("no such person")
+            sender, recipient = self._messages.parties(session, sender_id, recipient_id)
             decision = self._messages.decide(
-                session, sender, recipient, message_type, purpose, root
+                session, sender, recipient, message_type, purpose, root, user
             )
             self._audit.record(
                 session,
                 AuditAction.DECISION_EXPLAINED,
-                actor=caller.actor,
-                request_id=caller.request_id,
+                actor=actor,
+                request_id=request_id,
                 subject=self._audit.pseudonym(root.id) if root else None,
                 message_type=message_type.value,
                 purpose=purpose,
@@ -178,21 +200,58 @@ class SubjectDirectory:
                 ),
                 "lawfulBasis": decision.lawful_basis,
                 "fields": list(decision.fields),
+                "withheld": list(decision.withheld),
+                "reader": (
+                    {"role": user.role, "clearance": user.clearance}
+                    if user
+                    else {"role": "system", "clearance": recipient_clearance(recipient)}
+                ),
                 "policyHash": decision.policy_hash,
+                **({"person": self._described(session, root)} if root and not visible_to else {}),
             }
+
+    def _described(self, session: Session, root: Subject) -> dict[str, Any]:
+        """What the rules knew of the person (for an IG officer's explanation; no identifiers)."""
+        found = self._records.attributes(session, root.id)
+        consent = self._consents.in_force(session, root.id)
+        return {
+            "id": root.id,
+            "roshLevel": found.rosh_level or None,
+            "mappa": (
+                {"category": found.mappa_category, "level": found.mappa_level}
+                if found.mappa_category
+                else None
+            ),
+            "iomCohort": found.iom_cohort,
+            "tier": found.tier or None,
+            "pathway": found.pathway or None,
+            "restricted": found.restricted,
+            "dischargeArea": found.discharge_area or None,
+            "caseOwners": sorted(found.case_owners),
+            "consent": sorted(f"{r} for {p}" for r, p in consent.grants) if consent.given else [],
+            "consentExclusions": sorted(consent.exclusions),
+        }
+
+    def agencies(self) -> list[tuple[str, str, str]]:
+        """Every agency (id, name, kind), for choosing a sender and recipient."""
+        with self._db.transaction(readonly=True) as session:
+            return [
+                (a.id, a.name, a.kind)
+                for a in session.scalars(select(Agency).order_by(Agency.kind, Agency.id))
+            ]
 
     # -- consent ------------------------------------------------------------------------------
 
     def give_consent(self, caller: Caller, subject_id: str, terms: ConsentTerms) -> dict[str, Any]:
         """Record a person's consent, for every agency's disclosures to consult."""
         with self._db.transaction() as session:
-            root = self._visible_root(session, caller, subject_id)
+            root = self._visible_root(session, caller.agency_id, subject_id)
             record = self._consents.record(session, root, terms, caller.actor, caller.request_id)
             return self._consents.describe(session, record)
 
     def consents(self, caller: Caller, subject_id: str) -> list[dict[str, Any]]:
         with self._db.transaction() as session:
-            root = self._visible_root(session, caller, subject_id)
+            root = self._visible_root(session, caller.agency_id, subject_id)
             self._audit.record(
                 session,
                 AuditAction.CONSENT_READ,
@@ -215,16 +274,16 @@ class SubjectDirectory:
             )
             if record is None:
                 raise NotFound("no such consent")
-            self._visible_root(session, caller, record.subject_id)
+            self._visible_root(session, caller.agency_id, record.subject_id)
             if record.status != "active":
                 raise Conflict("this consent was already withdrawn")
             self._consents.withdraw(session, [record], on, caller.actor, caller.request_id)
             return self._consents.describe(session, record)
 
-    def _visible_root(self, session: Session, caller: Caller, subject_id: str) -> Subject:
+    def _visible_root(self, session: Session, agency_id: str, subject_id: str) -> Subject:
         subject = session.get(Subject, subject_id) if is_uuid(subject_id) else None
         root = self._identity.root(session, subject) if subject else None
-        if root is None or not self._visible(session, caller.agency_id, root.id):
+        if root is None or not self._visible(session, agency_id, root.id):
             raise NotFound("no such person")
         return root
 
@@ -258,14 +317,25 @@ class SubjectDirectory:
         )
 
     def _visible(self, session: Session, agency_id: str, root_id: str) -> bool:
+        """An agency may know of a person it has dealt with (sent or received a message about),
+        unless the agreements hide them from it (a restricted person: answers are 404)."""
         members = self._identity.members(session, root_id)
-        return (
+        dealt_with = (
             session.scalar(
                 select(Message.id)
                 .where(Message.subject_id.in_(members), self._dealt_with(agency_id))
                 .limit(1)
             )
             is not None
+        )
+        if not dealt_with:
+            return False
+        agency = session.get(Agency, agency_id)
+        root = session.get(Subject, root_id)
+        return (
+            agency is not None
+            and root is not None
+            and self._messages.may_know(session, agency, root)
         )
 
     # -- the review queue (pages for authorised users) ---------------------------------------------

@@ -304,6 +304,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
     role: Mapped[str] = mapped_column(String(30))
+    # The person's own vetting: 0 none, 1 police information, 2 police intelligence.
+    clearance: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -89,7 +89,7 @@ def test_an_override_never_passes_a_restriction(client: Any, token: Any) -> None
     )
     assert refused.status_code == 403
     assert (
-        "forbidden by hub-wide-restrictions/no-intelligence-to-providers"
+        "forbidden by hub-wide-restrictions/intelligence-needs-clearance"
         in refused.get_json()["reasons"]
     )
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hub.bootstrap import Services
-from hub.demo import AGENCIES, USERS
+from hub.demo import AGENCIES, CLEARANCE, USER_CLEARANCE, USERS
 from hub.domain.vocab import Scope
 
 PASSWORD = "correct horse battery staple"
@@ -62,7 +62,12 @@ def make_world(services: Services) -> dict[str, ClientCreds]:
     with services.db.transaction() as session:
         for agency_id, name, kind in AGENCIES:
             services.registry.add_agency(
-                session, agency_id=agency_id, name=name, kind=kind, region="South Yorkshire"
+                session,
+                agency_id=agency_id,
+                name=name,
+                kind=kind,
+                region="South Yorkshire",
+                attributes={"clearance": CLEARANCE.get(agency_id, 0)},
             )
             new = services.registry.add_client(
                 session,
@@ -83,6 +88,7 @@ def make_world(services: Services) -> dict[str, ClientCreds]:
                 password=PASSWORD,
                 agency_id=agency_id,
                 role=role,
+                clearance=USER_CLEARANCE.get(username, 0),
             )
     return creds
 

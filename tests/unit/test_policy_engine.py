@@ -3,20 +3,24 @@ by recipient, consent and attributes from the hub's records, invalid files refus
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.domain.vocab import AgencyKind, MessageType, Purpose
+from hub.domain.vocab import AgencyKind, MessageType, Purpose, Role
 from policies.engine import (
+    ROLES,
+    SYSTEM,
     AgreementError,
     Agreements,
     Consent,
     DisclosureRequest,
     Party,
+    Reader,
     SubjectAttributes,
 )
 
@@ -46,7 +50,7 @@ def _request(
 
 @pytest.fixture(scope="module")
 def seeds() -> Agreements:
-    return Agreements.load(SEEDS, **VOCAB)
+    return Agreements.load(SEEDS, **VOCAB).as_of(date(2026, 12, 1))
 
 
 def test_seed_agreements_permit_with_fields_and_basis(seeds: Agreements) -> None:
@@ -92,13 +96,26 @@ def test_a_forbid_overrides_every_permit(seeds: Agreements) -> None:
     assert seeds.decide(_request(COURTS, PROBATION, subject=restricted)).permit
 
 
-def test_police_intelligence_never_reaches_a_provider(seeds: Agreements) -> None:
+def test_police_intelligence_never_reaches_an_uncleared_provider(seeds: Agreements) -> None:
     intelligence = dict(classification="police_intelligence")
     to_provider = seeds.decide(
         _request(IOM, PROVIDER, "cohort-membership", "case_management", **intelligence)
     )
     assert not to_provider.permit
-    assert "hub-wide-restrictions/no-intelligence-to-providers" in to_provider.policies
+    assert "hub-wide-restrictions/intelligence-needs-clearance" in to_provider.policies
+    # No seed agreement sends the IOM case summary to a provider, cleared or not.
+    cleared_provider = Party("provider-doncaster-alliance", "provider", clearance=2)
+    summary = seeds.decide(
+        _request(
+            IOM,
+            cleared_provider,
+            "case-summary",
+            "risk_management",
+            user=Reader("case_manager", 2),
+            **intelligence,
+        )
+    )
+    assert not summary.permit and summary.policies == ()
     cleared = seeds.decide(
         _request(IOM, PROBATION, "case-summary", "risk_management", **intelligence)
     )
@@ -167,6 +184,9 @@ fields."*".conviction = ["offence"]
         (GOOD + 'condition = "resource.subject.pathwya == 3"\n', "schema"),
         (GOOD + 'condition = "resource.subject.pathway =="\n', "parse"),
         (GOOD + 'colour = "red"\n', "unknown keys"),
+        (GOOD + 'withheld_from.gardener = ["offence"]\n', "unknown role"),
+        (GOOD + 'withheld_from.volunteer = ["plea"]\n', "not fields it gives"),
+        (GOOD + 'withheld_from.volunteer = "offence"\n', "list of field names"),
         (
             GOOD.replace("[[flows]]", "rules = 'permit (principal, action, resource);'\n[[flows]]"),
             "@id",
@@ -246,8 +266,13 @@ _consents = st.builds(
     ),
     exclusions=_kinds,
 )
+_readers = st.one_of(
+    st.none(),
+    st.builds(Reader, role=st.sampled_from(sorted(ROLES)), clearance=st.integers(0, 2)),
+)
 _requests = st.builds(
     DisclosureRequest,
+    user=_readers,
     sender=_parties,
     recipient=_parties,
     message_type=st.sampled_from([t.value for t in MessageType]),
@@ -293,10 +318,18 @@ def test_any_matching_forbid_denies(request: DisclosureRequest) -> None:
     decision = _seeds().decide(request)
     restricted = request.subject.restricted and request.recipient.kind != "probation"
     intelligence = request.classification == "police_intelligence" and (
-        request.recipient.kind == "provider" or request.recipient.clearance < 2
+        request.recipient.clearance < 2 or request.reader.clearance < 2
     )
-    if restricted or intelligence:
+    narrative = request.reader.role == "volunteer" and request.message_type in (
+        "case-summary",
+        "risk-escalation",
+    )
+    if restricted or intelligence or narrative:
         assert not decision.permit
+    if decision.permit and request.reader.role == "volunteer":
+        assert not {"riskOfSeriousHarm", "riskOfReoffending", "sentencePlanSummary"} & set(
+            decision.fields
+        )
 
 
 _SEEDS: list[Agreements] = []
@@ -304,5 +337,124 @@ _SEEDS: list[Agreements] = []
 
 def _seeds() -> Agreements:
     if not _SEEDS:
-        _SEEDS.append(Agreements.load(SEEDS, **VOCAB))
+        _SEEDS.append(Agreements.load(SEEDS, **VOCAB).as_of(date(2026, 12, 1)))
     return _SEEDS[0]
+
+
+def test_the_roles_rules_may_name_are_the_hubs_roles() -> None:
+    assert {r.value for r in Role} | {SYSTEM} == ROLES
+
+
+def test_a_volunteer_sees_the_referral_without_its_risk_detail(seeds: Agreements) -> None:
+    probation = Party("probation-south-yorkshire", "probation")
+    agency = seeds.decide(_request(probation, PROVIDER, "referral", "resettlement"))
+    volunteer = seeds.decide(
+        _request(probation, PROVIDER, "referral", "resettlement", user=Reader("volunteer"))
+    )
+    assert agency.permit and volunteer.permit
+    assert volunteer.withheld == ("riskOfSeriousHarm", "riskOfReoffending", "sentencePlanSummary")
+    assert volunteer.fields == tuple(f for f in agency.fields if f not in volunteer.withheld)
+    assert any("withheld from the volunteer role" in r for r in volunteer.reasons)
+    summary = seeds.decide(
+        _request(probation, PROVIDER, "case-summary", "risk_management", user=Reader("volunteer"))
+    )
+    assert not summary.permit
+    assert summary.policies == ("hub-wide-restrictions/no-risk-narrative-to-volunteers",)
+
+
+def test_a_restricted_person_is_known_to_probation_only(seeds: Agreements) -> None:
+    restricted = SubjectAttributes(restricted=True)
+    assert seeds.may_know(PROBATION, restricted)
+    for agency in (PROVIDER, IOM, COURTS, PRISON):
+        assert not seeds.may_know(agency, restricted)
+        assert seeds.may_know(agency, SubjectAttributes())
+
+
+GATED = """
+id = "dsa-intelligence-to-cleared-providers"
+version = "1"
+title = "Police intelligence to a cleared provider's vetted staff"
+review_date = 2027-01-01
+retention = "P1Y"
+[[flows]]
+senders = ["iom"]
+recipients = ["provider"]
+types = ["case-summary"]
+purposes = ["risk_management"]
+lawful_basis = "public_protection"
+legal_reference = "Crime and Disorder Act 1998 s.115"
+condition = "principal.clearance >= 2 && context.user.clearance >= 2"
+fields."*".case-summary = ["roshLevel", "riskSummary"]
+"""
+
+
+def test_a_clearance_gated_agreement_reaches_only_vetted_people(tmp_path: Path) -> None:
+    (tmp_path / "gated.toml").write_text(GATED)
+    restrictions = "hub-wide-restrictions.toml"
+    (tmp_path / restrictions).write_text((SEEDS / restrictions).read_text())
+    engine = Agreements.load(tmp_path, **VOCAB, clock=lambda: date(2026, 12, 1))
+    cleared = Party("provider-doncaster-alliance", "provider", clearance=2)
+
+    def permits(recipient: Party, user: Reader | None) -> bool:
+        request = _request(
+            IOM,
+            recipient,
+            "case-summary",
+            "risk_management",
+            classification="police_intelligence",
+            user=user,
+        )
+        return engine.decide(request).permit
+
+    assert permits(cleared, Reader("case_manager", 2))
+    assert permits(cleared, None)  # the cleared provider's own system
+    assert not permits(cleared, Reader("case_manager", 1))
+    assert not permits(cleared, Reader("volunteer", 2))  # never the risk narrative
+    assert not permits(PROVIDER, Reader("case_manager", 2))  # the provider is not cleared
+
+
+EMBARGO = """
+id = "embargo"
+version = "1"
+title = "Nothing after the pilot ends"
+review_date = 2027-01-01
+retention = "P0D"
+rules = '''
+@id("after-the-pilot")
+forbid (principal, action == Action::"disclose", resource)
+when { context.now >= datetime("2026-12-25T00:00:00Z") };
+'''
+"""
+
+
+def test_rules_may_use_the_time_tier_and_case_owners(tmp_path: Path) -> None:
+    condition = (
+        "resource.subject.caseOwners.contains(principal.id) && resource.subject.tier == 'fixed'"
+    ).replace("'", '\\"')
+    (tmp_path / "a.toml").write_text(GOOD + f'condition = "{condition}"\n')
+    (tmp_path / "b.toml").write_text(EMBARGO)
+    engine = Agreements.load(tmp_path, **VOCAB, clock=lambda: date(2026, 12, 1))
+    owned = SubjectAttributes(tier="fixed", case_owners=frozenset({PROVIDER.agency_id}))
+    before = datetime(2026, 12, 1, tzinfo=UTC)
+    assert engine.decide(_request(COURTS, PROVIDER, subject=owned, at=before)).permit
+    assert not engine.decide(
+        _request(COURTS, PROVIDER, subject=SubjectAttributes(tier="fixed"), at=before)
+    ).permit
+    assert not engine.decide(
+        _request(COURTS, PROVIDER, subject=replace(owned, tier="flex"), at=before)
+    ).permit
+    late = engine.decide(
+        _request(COURTS, PROVIDER, subject=owned, at=datetime(2026, 12, 25, tzinfo=UTC))
+    )
+    assert not late.permit and late.policies == ("embargo/after-the-pilot",)
+
+
+def test_reviews_due_names_agreements_near_or_past_their_date(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(GOOD)
+    assert Agreements.load(tmp_path, **VOCAB, clock=lambda: date(2026, 1, 1)).reviews_due() == []
+    [(soon, days)] = Agreements.load(
+        tmp_path, **VOCAB, clock=lambda: date(2026, 12, 1)
+    ).reviews_due()
+    assert soon.id == "dsa-x" and days == 31
+    [(_, past)] = Agreements.load(tmp_path, **VOCAB, clock=lambda: date(2027, 2, 1)).reviews_due()
+    assert past == -31

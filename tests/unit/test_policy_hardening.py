@@ -13,7 +13,8 @@ from tests.unit.test_policy_engine import COURTS, GOOD, PROVIDER, SEEDS, VOCAB, 
 
 RESTRICTION = """rules = '''
 @id("r")
-forbid (principal, action, resource) when { resource.subject.restricted };
+forbid (principal, action == Action::"disclose", resource is Message)
+when { resource.subject.restricted };
 '''
 """
 

@@ -314,3 +314,29 @@ def test_any_registrations_give_a_valid_summary_or_a_named_error(
     document = example()
     document["registrations"] = registrations
     _records_or_own_error(json.dumps(document).encode())
+
+
+@pytest.mark.parametrize(
+    ("restriction", "exclusion", "restricted"),
+    [(True, None, True), (None, True, True), (False, True, True), (False, False, False)],
+)
+def test_a_limited_access_case_marks_the_person_restricted(
+    restriction: bool | None, exclusion: bool | None, restricted: bool
+) -> None:
+    document = example()
+    for name, value in (("currentRestriction", restriction), ("currentExclusion", exclusion)):
+        if value is not None:
+            document[name] = value
+    [record] = parse(document).records
+    assert record.data["restricted"] is restricted
+    as_message(record, "probation-south-yorkshire")
+    # Neither flag sent: nothing said either way (the hub keeps what it knew).
+    [unsaid] = parse(example()).records
+    assert "restricted" not in unsaid.data
+
+
+def test_the_restriction_flags_must_be_booleans() -> None:
+    result = parse({**example(), "currentExclusion": "Y"})
+    assert not result.records
+    [error] = result.errors
+    assert error.field == "currentExclusion" and "true or false" in error.reason
