@@ -19,6 +19,7 @@ from werkzeug.security import safe_join
 
 from hub import logs
 from hub.api import adapters, errors, oauth_views, ops, policy, subjects, v1
+from hub.api import audit as audit_api
 from hub.bootstrap import Services, build
 from hub.settings import Settings
 from hub.web import decisions, identity, overrides, views
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         subjects.consents_bp,
         subjects.decisions_bp,
         policy.bp,
+        audit_api.bp,
         oauth_views.bp,
         ops.bp,
     ):

@@ -24,6 +24,7 @@ from hub.services.records import SubjectRecords
 from hub.services.registry import Registry
 from hub.services.signin import SignInService
 from hub.services.subjects import SubjectDirectory
+from hub.services.transparency import TransparencyLog
 from hub.settings import Settings
 from hub.store.db import Database
 from hub.store.ephemeral import EphemeralStore, RedisEphemeralStore, SqlEphemeralStore
@@ -51,6 +52,7 @@ class Services:
     inbox: InboxService
     signin: SignInService
     clients: ClientStatus
+    transparency: TransparencyLog
 
     def close(self) -> None:
         self.db.dispose()
@@ -123,4 +125,5 @@ def build(
             session_ttl=settings.session_ttl,
         ),
         clients=ClientStatus(db),
+        transparency=TransparencyLog(db, keyring, settings.audit_origin),
     )

@@ -165,6 +165,6 @@ def audit_entries(services: Services, action: str | None = None) -> list[dict[st
     from hub.store.models import AuditEntry
 
     with services.db.transaction(readonly=True) as session:
-        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
         entries = [json.loads(row.entry) for row in rows]
     return [e for e in entries if action is None or e["action"] == action]

@@ -44,6 +44,7 @@ class Scope(StrEnum):
     INBOX_READ = "inbox:read"
     SUBJECTS_READ = "subjects:read"
     CONSENTS_WRITE = "consents:write"
+    AUDIT_READ = "audit:read"  # every agency's audit entries (IG officers' tools); not by default
 
     @classmethod
     def default_for_agency(cls) -> list[Scope]:
@@ -152,6 +153,7 @@ class AuditAction(StrEnum):
     DECISION_EXPLAINED = "decision.explained"
     OVERRIDE_USED = "override.used"
     OVERRIDE_REVIEWED = "override.reviewed"
+    AUDIT_READ = "audit.read"
 
 
 class Decision(StrEnum):

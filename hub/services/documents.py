@@ -38,7 +38,7 @@ from hub.domain.errors import (
 from hub.domain.matching import Details
 from hub.domain.records import facts_of
 from hub.domain.vocab import AuditAction, MessageType, Purpose
-from hub.services.audit import AuditLog, discard_pending, write_pending
+from hub.services.audit import AuditLog, discard_pending, pending_mark
 from hub.services.consents import ConsentRegister
 from hub.services.identity import Identity
 from hub.services.messages import MessageService, request_digest
@@ -234,7 +234,6 @@ class DocumentService:
                     if progress is not None:
                         progress(done, len(valid))
             session.flush()
-            write_pending(session)
         self._audit.record(
             session,
             AuditAction.DOCUMENT_RECEIVED,
@@ -331,7 +330,7 @@ class DocumentService:
             # and resolving may create or link someone: it runs in a savepoint that a refusal
             # rolls back, so a refused record still leaves nothing behind.
             sender, recipient = self._messages.parties(session, caller.agency_id, record.recipient)
-            write_pending(session)  # so that a rollback below discards only this record's
+            mark = pending_mark(session)  # a rollback below discards only this record's entries
             savepoint = session.begin_nested()
             resolution = self._identity.resolve(
                 session, record.identifiers, details, caller.actor, caller.request_id
@@ -341,7 +340,7 @@ class DocumentService:
             )
             if not decision.permit:
                 savepoint.rollback()
-                discard_pending(session)  # entries for what was just rolled back
+                discard_pending(session, mark)  # entries for what was just rolled back
                 self._identity.begin_batch(session)  # what the batch learnt was rolled back
                 raise self._messages.refusal(
                     caller, record.type, purpose, recipient, decision, None

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -334,17 +335,75 @@ class AuditEntry(Base):
         Index("ix_audit_entries_subject", "subject_pseudonym", "id"),
         Index("ix_audit_entries_actor", "actor_agency_id", "id"),
         Index("ix_audit_entries_message", "message_id"),
+        Index("ix_audit_entries_seq", "seq", unique=True),
+        Index("ix_audit_entries_recipient", "recipient_agency_id", "seq"),
+        Index("ix_audit_entries_action", "action", "seq"),
+        Index("ix_audit_entries_recorded", "recorded_at"),
     )
 
     id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    # The entry's place in the log (and leaf index in the tree): gap-free, in commit order.
+    seq: Mapped[int] = mapped_column(BigInteger)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     action: Mapped[str] = mapped_column(String(40))
     actor_agency_id: Mapped[str | None] = mapped_column(String(64))
+    recipient_agency_id: Mapped[str | None] = mapped_column(String(64))
     subject_pseudonym: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(36))
     decision: Mapped[str | None] = mapped_column(String(10))
     request_id: Mapped[str | None] = mapped_column(String(64))
     entry: Mapped[str] = mapped_column(Text)
+
+
+class AuditNode(Base):
+    """One perfect subtree of the audit log's Merkle tree: the hash of leaves
+    [idx * 2**level, (idx + 1) * 2**level). Level 0 holds the leaf hashes."""
+
+    __tablename__ = "audit_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditKey(Base):
+    """A checkpoint-signing key (Ed25519); the private half sealed under the master key. The
+    newest signs; older ones stay to verify the checkpoints they signed."""
+
+    __tablename__ = "audit_keys"
+
+    key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditCheckpoint(Base):
+    """A signed tree head (C2SP tlog-checkpoint as a signed note)."""
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (Index("ix_audit_checkpoints_size", "tree_size", unique=True),)
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditVerification(Base):
+    """One run of `hub audit verify`: what it checked and what it found."""
+
+    __tablename__ = "audit_verifications"
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    verified_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text)
+    verified_by: Mapped[str] = mapped_column(String(200))
 
 
 class ConsentRecord(Base):

@@ -290,3 +290,42 @@ def test_adapter_import_of_an_unknown_document_lists_the_known_ones(iom_and_cour
     ):
         assert known in line
     assert _messages() == []
+
+
+def test_audit_verify_and_key_rotation(cli_env: dict[str, str]) -> None:
+    from sqlalchemy import text as sql
+
+    from hub.bootstrap import build
+    from hub.settings import Settings
+
+    assert (
+        run(
+            "agency", "add", "courts-leeds", "--name", "Leeds", "--kind", "courts", "--region", "Y"
+        ).exit_code
+        == 0
+    )
+    first = run("audit", "verify")
+    assert first.exit_code == 0, first.output
+    assert "ok: 1 entries and 1 checkpoints verified" in first.output
+    rotated = run("audit", "rotate-key")
+    assert rotated.exit_code == 0 and "new verifier key: hub.test/audit+" in rotated.output
+    assert (
+        run(
+            "agency", "add", "courts-york", "--name", "York", "--kind", "courts", "--region", "Y"
+        ).exit_code
+        == 0
+    )
+    again = run("audit", "verify")
+    assert again.exit_code == 0, again.output  # the old checkpoint verifies with the old key
+    assert "2 entries and 2 checkpoints verified" in again.output
+    services = build(Settings.from_env())
+    with services.db.engine.begin() as conn:  # a database owner rewrites history
+        if conn.dialect.name == "postgresql":
+            conn.execute(sql("SET LOCAL session_replication_role = replica"))
+        else:
+            conn.execute(sql("DROP TRIGGER audit_entries_no_update"))
+        conn.execute(sql("UPDATE audit_entries SET entry = replace(entry, 'leeds', 'leedz')"))
+    services.close()
+    broken = run("audit", "verify")
+    assert broken.exit_code == 1
+    assert "entry 0" in broken.output

@@ -1,0 +1,159 @@
+"""`/v1/audit`: the audit log as a transparency log.
+
+Public (no token: they hold hashes and sizes only): the signed checkpoint (`text/plain`, C2SP
+tlog-checkpoint), the verifier keys, and RFC 6962 inclusion and consistency proofs (hashes in
+base64, in RFC 6962 order). With a token: the entries themselves, each as its canonical JSON so
+a client can recompute its leaf hash; `audit:read` (IG officers' tools) sees every agency's,
+any other token only its own agency's actions. Every read of entries is itself audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, current_app, g, request
+from flask.typing import ResponseReturnValue
+
+from audit import merkle
+from hub.api.auth import caller, require
+from hub.domain.errors import BadRequest
+from hub.domain.messages import SubjectRef
+from hub.domain.vocab import AuditAction, Scope
+from hub.services.transparency import EntryFilter, b64, find_entries
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Services
+
+bp = Blueprint("audit_api", __name__, url_prefix="/v1/audit")
+MAX_PAGE = 500
+
+
+def _services() -> Services:
+    services: Services = current_app.extensions["hub"]
+    return services
+
+
+def _count(name: str, minimum: int = 0) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        raise BadRequest(f"{name} is required", errors={name: ["Missing data for required field."]})
+    if not raw.isdigit() or int(raw) < minimum:
+        raise BadRequest(
+            f"{name} must be a whole number of at least {minimum}",
+            errors={name: [f"not a whole number >= {minimum}"]},
+        )
+    return int(raw)
+
+
+@bp.get("/checkpoint")
+def checkpoint() -> ResponseReturnValue:
+    head = _services().transparency.checkpoint()
+    return Response(head.note, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/verifier-key")
+def verifier_key() -> ResponseReturnValue:
+    """The current verifier key, then every earlier one (one per line, newest first): a
+    checkpoint signed before a rotation verifies against the key that signed it."""
+    transparency = _services().transparency
+    transparency.checkpoint()  # the first call creates the first key
+    keys = transparency.verifiers()
+    return Response("".join(f"{k}\n" for k in keys), mimetype="text/plain")
+
+
+@bp.get("/proofs/inclusion")
+def inclusion() -> ResponseReturnValue:
+    index, size = _count("index"), _count("tree_size", 1)
+    if index >= size:
+        raise BadRequest(
+            "index must be less than tree_size", errors={"index": ["not in a tree of that size"]}
+        )
+    try:
+        proof = _services().transparency.inclusion(index, size)
+    except ValueError as error:
+        raise BadRequest(str(error), errors={"tree_size": [str(error)]}) from None
+    return {"leafIndex": index, "treeSize": size, "auditPath": [b64(h) for h in proof]}
+
+
+@bp.get("/proofs/consistency")
+def consistency() -> ResponseReturnValue:
+    first, second = _count("first", 1), _count("second", 1)
+    if first > second:
+        raise BadRequest(
+            "first must not be larger than second", errors={"first": ["larger than second"]}
+        )
+    try:
+        proof = _services().transparency.consistency(first, second)
+    except ValueError as error:
+        raise BadRequest(str(error), errors={"second": [str(error)]}) from None
+    return {"first": first, "second": second, "consistency": [b64(h) for h in proof]}
+
+
+def _time(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise BadRequest(
+            f"{name} must be an RFC 3339 time with its offset",
+            errors={name: ["e.g. 2026-11-24T09:00:00Z"]},
+        )
+    return value
+
+
+@bp.get("/entries")
+@require(None)
+def entries() -> ResponseReturnValue:
+    services = _services()
+    who = caller()
+    everyone = Scope.AUDIT_READ.value in g.token.scopes
+    limit = min(_count("limit", 1), MAX_PAGE) if request.args.get("limit") else 100
+    after = _count("after") if request.args.get("after") else None
+    person = request.args.get("person")
+    subject_ids: tuple[str, ...] | None = None
+    root_id = None
+    with services.db.transaction() as session:
+        if person:
+            try:
+                ref = SubjectRef.parse(person)
+            except ValueError as error:
+                raise BadRequest(str(error), errors={"person": [str(error)]}) from None
+            holder = services.identity.find(session, ref)
+            root = services.identity.root(session, holder) if holder else None
+            root_id = root.id if root else None
+            subject_ids = tuple(services.identity.members(session, root.id)) if root else ()
+        where = EntryFilter(
+            subject_ids=subject_ids,
+            agency=request.args.get("agency") or None,
+            action=request.args.get("action") or None,
+            decision=request.args.get("decision") or None,
+            message_id=request.args.get("message") or None,
+            since=_time("since"),
+            until=_time("until"),
+            own_agency=None if everyone else who.agency_id,
+        )
+        found = find_entries(session, services.audit.pseudonym, where, after, limit + 1)
+        page, more = found[:limit], len(found) > limit
+        services.audit.record(
+            session,
+            AuditAction.AUDIT_READ,
+            actor=who.actor,
+            request_id=who.request_id,
+            subject=services.audit.pseudonym(root_id) if root_id else None,
+            scope="audit:read" if everyone else "own-agency",
+            reasons=tuple(
+                f"filter:{name}"
+                for name in ("person", "agency", "action", "decision", "message", "since", "until")
+                if request.args.get(name)
+            ),
+        )
+    items: list[dict[str, Any]] = [
+        {"seq": seq, "entry": entry, "leafHash": b64(merkle.leaf_hash(entry.encode()))}
+        for seq, entry in page
+    ]
+    return {"items": items, "next": str(page[-1][0]) if more and page else None}
