@@ -43,8 +43,6 @@ class Settings:
     log_level: str = "INFO"
     trusted_proxy_hops: int = 0
     policy_dir: Path = Path(__file__).resolve().parent.parent / "policies" / "agreements"
-    # The longest an audit entry may wait to be covered by a signed checkpoint (seconds).
-    audit_max_merge_delay: int = 10
 
     @property
     def audit_origin(self) -> str:
@@ -100,7 +98,6 @@ class Settings:
             cookie_secure=env_vars.get("HUB_COOKIE_SECURE", "1") != "0",
             log_level=env_vars.get("HUB_LOG_LEVEL", "INFO").upper(),
             trusted_proxy_hops=_int(env_vars, "HUB_TRUSTED_PROXY_HOPS", 0, minimum=0),
-            audit_max_merge_delay=_int(env_vars, "HUB_AUDIT_MAX_MERGE_DELAY", 10),
         )
 
 

@@ -4,17 +4,15 @@ checkpoints (C2SP tlog-checkpoint), inclusion and consistency proofs, and verifi
 Entries are numbered when their action commits (`hub.services.audit`); integrating them into
 the tree is this separate step, as Trillian's sequencer does: it reads the entries after the
 newest checkpoint, stores each leaf and every perfect subtree it completes (`audit_nodes`), and
-signs a checkpoint of the new size. Every hub process runs it at least every half of
-`HUB_AUDIT_MAX_MERGE_DELAY`, and reading the checkpoint runs it first, so no entry waits longer
-than that to be covered by a signed checkpoint. On PostgreSQL one integrator at a time holds an
-advisory lock; SQLite's single writer does the same.
+signs a checkpoint of the new size. Reading the checkpoint and `hub audit verify` run it first
+(a timer bounding how long an entry waits is not wired yet). On PostgreSQL one
+integrator at a time holds an advisory lock; SQLite's single writer does the same.
 """
 
 from __future__ import annotations
 
 import base64
-import threading
-import time
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from audit import merkle
 from audit.note import Checkpoint, Signer, Verifier, open_note
-from hub import logs
 from hub.security.crypto import KeyRing
 from hub.store.db import Database
 from hub.store.models import AuditCheckpoint, AuditEntry, AuditKey, AuditNode, AuditVerification
@@ -288,30 +285,16 @@ class TransparencyLog:
                         size,
                     )
                 if merkle.root(memory, signed.size) != signed.root:
-                    bad = self._first_bad_leaf(session, memory, signed.size)
+                    # The stored leaves matched the entries (checked above): entries and tree
+                    # were both rewritten after this checkpoint was signed.
                     return VerifyResult(
-                        False,
-                        size,
-                        f"{where}: the entries do not hash to its root"
-                        + (f" (entry {bad} differs from when it was signed)" if bad else ""),
-                        bad,
+                        False, size, f"{where}: the entries do not hash to its root"
                     )
         return VerifyResult(
             True,
             size,
             f"{size} entries and {len(checkpoints)} checkpoints verified",
         )
-
-    @staticmethod
-    def _first_bad_leaf(session: Session, memory: merkle.MemoryNodes, size: int) -> int | None:
-        stored = DbNodes(session)
-        for i in range(size):
-            try:
-                if stored.nodes([(0, i)])[(0, i)] != memory.store[(0, i)]:
-                    return i
-            except LookupError:
-                return i
-        return None
 
     def latest(self) -> Head | None:
         with self._db.transaction(readonly=True) as session:
@@ -335,8 +318,6 @@ def _head(row: AuditCheckpoint) -> Head:
 
 
 def _entry_seq(entry: str) -> int:
-    import json
-
     value = json.loads(entry)
     seq = value.get("seq") if isinstance(value, dict) else None
     if not isinstance(seq, int):
@@ -346,35 +327,6 @@ def _entry_seq(entry: str) -> int:
 
 def b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
-
-
-class Integrator:
-    """Integrates new entries at least every `interval` seconds, in a daemon thread."""
-
-    def __init__(self, log: TransparencyLog, interval: float) -> None:
-        self._log = log
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="audit-integrator", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        log = logs.get_logger("hub.audit")
-        while not self._stop.wait(self._interval):
-            started = time.monotonic()
-            try:
-                head = self._log.integrate()
-            except Exception as error:  # noqa: BLE001 (log and retry; never kill the worker)
-                log.error("audit.integrate_failed", error=type(error).__name__)
-                continue
-            log.debug("audit.integrated", tree_size=head.size, seconds=time.monotonic() - started)
 
 
 @dataclass(frozen=True)

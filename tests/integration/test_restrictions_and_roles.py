@@ -8,12 +8,8 @@ import json
 from typing import Any
 
 from tests.conftest import audit_entries
+from tests.integration.test_consent_and_policies import _auth, _convict
 from tests.support.adapters import EXAMPLES
-from tests.support.world import conviction_event
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _refer(client: Any, probation: str, pathway: int = 2) -> str:
@@ -37,15 +33,6 @@ def _case(client: Any, probation: str, **changes: Any) -> Any:
         data=json.dumps(case),
         content_type="application/json",
         headers=_auth(probation),
-    )
-
-
-def _convict(client: Any, court: str) -> Any:
-    return client.post(
-        "/v1/messages",
-        data=json.dumps(conviction_event(subject="noms:A4821DC")),
-        content_type="application/cloudevents+json",
-        headers=_auth(court),
     )
 
 
