@@ -229,8 +229,31 @@ def verify_consistency(
     return sn == 0 and fr == first_root and sr == second_root
 
 
+class CompactRange:
+    """Only a tree's right edge (its O(log n) perfect subtrees): enough to append and to give
+    the root at the current size. A streaming verifier holds this, not the whole tree."""
+
+    def __init__(self) -> None:
+        self.edge: dict[Key, bytes] = {}
+        self.size = 0
+
+    def nodes(self, keys: Iterable[Key]) -> Mapping[Key, bytes]:
+        return {k: self.edge[k] for k in keys}
+
+    def extend(self, leaves: Sequence[bytes]) -> dict[Key, bytes]:
+        """Append leaf hashes; return every node they complete (the leaves included)."""
+        new, _ = append(self, self.size, leaves)
+        self.size += len(leaves)
+        self.edge.update(new)
+        self.edge = {k: self.edge[k] for k in decompose(0, self.size)}
+        return new
+
+    def root(self) -> bytes:
+        return fold([self.edge[k] for k in decompose(0, self.size)])
+
+
 class MemoryNodes:
-    """Every node of a tree held in memory (the verifier's, tests' and exports' store)."""
+    """Every node of a tree held in memory (tests' and small proofs' store)."""
 
     def __init__(self) -> None:
         self.store: dict[Key, bytes] = {}

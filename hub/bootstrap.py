@@ -13,6 +13,7 @@ from hub.security.crypto import KeyRing
 from hub.security.keys import SigningKeys
 from hub.security.tokens import TokenService
 from hub.services.audit import AuditLog
+from hub.services.audit_search import AuditSearch
 from hub.services.clients import ClientStatus
 from hub.services.consents import ConsentRegister
 from hub.services.documents import DocumentService
@@ -24,7 +25,7 @@ from hub.services.records import SubjectRecords
 from hub.services.registry import Registry
 from hub.services.signin import SignInService
 from hub.services.subjects import SubjectDirectory
-from hub.services.transparency import TransparencyLog
+from hub.services.transparency import Integrator, TransparencyLog
 from hub.settings import Settings
 from hub.store.db import Database
 from hub.store.ephemeral import EphemeralStore, RedisEphemeralStore, SqlEphemeralStore
@@ -53,8 +54,18 @@ class Services:
     signin: SignInService
     clients: ClientStatus
     transparency: TransparencyLog
+    audit_search: AuditSearch
+    integrator: Integrator | None = None
+
+    def start_background(self) -> None:
+        """What a serving process runs beside its requests: the audit log's integrator."""
+        if self.integrator is None:
+            self.integrator = Integrator(self.transparency, self.settings.audit_max_merge_delay)
+            self.integrator.start()
 
     def close(self) -> None:
+        if self.integrator is not None:
+            self.integrator.stop()
         self.db.dispose()
 
 
@@ -126,4 +137,5 @@ def build(
         ),
         clients=ClientStatus(db),
         transparency=TransparencyLog(db, keyring, settings.audit_origin),
+        audit_search=AuditSearch(db, audit, identity),
     )

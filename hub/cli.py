@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -464,3 +465,97 @@ def audit_rotate_key() -> None:
     services = _services()
     verifier = services.transparency.rotate_key()  # type: ignore[attr-defined]
     click.echo(f"new verifier key: {verifier}")
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            "a date (2026-11-24) or an RFC 3339 time", param_hint=name
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@audit_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--person", help="only entries about this person (an identifier, e.g. crn:X123456)")
+@click.option("--agency", help="only entries where this agency acted or was the recipient")
+@click.option("--action", help="only this action, e.g. message.delivered")
+@click.option("--decision", type=click.Choice(["permit", "deny"]))
+@click.option("--since", help="from this date or time (UTC unless it says otherwise)")
+@click.option("--until", help="before this date or time")
+@friendly
+def audit_export(
+    file: Path,
+    person: str | None,
+    agency: str | None,
+    action: str | None,
+    decision: str | None,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Write entries, the newest checkpoint, the verifier keys and inclusion proofs to FILE,
+    for `python -m audit.verify FILE` to check offline. Without filters, every entry."""
+    from hub.domain.messages import SubjectRef
+    from hub.services.audit_search import AuditQuery, Reader
+
+    try:
+        ref = SubjectRef.parse(person) if person else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--person") from None
+    query = AuditQuery(
+        person=ref,
+        agency=agency,
+        action=action,
+        decision=decision,
+        since=_when(since, "--since"),
+        until=_when(until, "--until"),
+    )
+    services = _services()
+    reader = Reader(Actor(user="cli"), None, everyone=True)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            count = services.audit_search.export(  # type: ignore[attr-defined]
+                handle,
+                services.transparency,  # type: ignore[attr-defined]
+                reader,
+                query,
+            )
+        os.replace(tmp, file)
+    finally:
+        tmp.unlink(missing_ok=True)
+    click.echo(f"{count} entries exported to {file}; check it with: python -m audit.verify {file}")
+
+
+@audit_group.command("witness", with_appcontext=False)
+@click.argument("url")
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="where this witness keeps the last checkpoint it accepted (JSON)",
+)
+@click.option("--key", "keys", multiple=True, help="a verifier key to trust; repeatable")
+def audit_witness(url: str, state: Path, keys: tuple[str, ...]) -> None:
+    """Hold a hub to account: fetch its checkpoint, check the signature and that it extends the
+    last one stored in STATE (consistency proof). Exit 1, loudly, on a rewritten history; 2 when
+    the hub cannot be asked."""
+    from audit.note import NoteError, Verifier
+    from audit.witness import FetchError, HistoryRewritten, http_fetch, witness
+
+    try:
+        pinned = [Verifier.parse(k) for k in keys]
+        outcome = witness(http_fetch(url), state, pinned)
+    except HistoryRewritten as error:
+        click.echo(f"ALERT: {url} rewrote its audit history: {error}", err=True)
+        sys.exit(1)
+    except (FetchError, NoteError, ValueError) as error:
+        click.echo(f"cannot witness {url}: {error}", err=True)
+        sys.exit(2)
+    for key in outcome.trusted_new_keys:
+        click.echo(f"trusting on first use: {key}", err=True)
+    click.echo(f"ok: {outcome.describe()}")

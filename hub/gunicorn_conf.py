@@ -1,6 +1,9 @@
-"""gunicorn settings for `hub serve`: the server's own log lines as JSON, like the app's."""
+"""gunicorn settings for `hub serve`: the server's own log lines as JSON, like the app's, and
+each worker's background work (the audit log's integrator) started once the app is loaded."""
 
 from __future__ import annotations
+
+from typing import Any
 
 logconfig_dict = {
     "version": 1,
@@ -24,3 +27,13 @@ logconfig_dict = {
 # gunicorn's runtime control socket (in $HOME by default) is not used: the hub is managed by its
 # process supervisor and signals, and writes nothing outside its own directories.
 control_socket_disable = True
+
+
+def post_worker_init(worker: Any) -> None:
+    worker.wsgi.extensions["hub"].start_background()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        app.extensions["hub"].close()

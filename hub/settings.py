@@ -42,6 +42,9 @@ class Settings:
     signin_window: int = 900
     log_level: str = "INFO"
     trusted_proxy_hops: int = 0
+    # The longest an audit entry waits, after its action commits, before a signed checkpoint
+    # covers it (a transparency log's maximum merge delay), in seconds.
+    audit_max_merge_delay: int = 10
     policy_dir: Path = Path(__file__).resolve().parent.parent / "policies" / "agreements"
 
     @property
@@ -98,6 +101,7 @@ class Settings:
             cookie_secure=env_vars.get("HUB_COOKIE_SECURE", "1") != "0",
             log_level=env_vars.get("HUB_LOG_LEVEL", "INFO").upper(),
             trusted_proxy_hops=_int(env_vars, "HUB_TRUSTED_PROXY_HOPS", 0, minimum=0),
+            audit_max_merge_delay=_int(env_vars, "HUB_AUDIT_MAX_MERGE_DELAY", 10),
         )
 
 

@@ -19,8 +19,9 @@ from audit import merkle
 from hub.api.auth import caller, require
 from hub.domain.errors import BadRequest
 from hub.domain.messages import SubjectRef
-from hub.domain.vocab import AuditAction, Scope
-from hub.services.transparency import EntryFilter, b64, find_entries
+from hub.domain.vocab import Scope
+from hub.services.audit_search import AuditQuery, Reader
+from hub.services.transparency import b64
 
 if TYPE_CHECKING:
     from hub.bootstrap import Services
@@ -109,51 +110,31 @@ def _time(name: str) -> datetime | None:
 @bp.get("/entries")
 @require(None)
 def entries() -> ResponseReturnValue:
-    services = _services()
     who = caller()
-    everyone = Scope.AUDIT_READ.value in g.token.scopes
     limit = min(_count("limit", 1), MAX_PAGE) if request.args.get("limit") else 100
     after = _count("after") if request.args.get("after") else None
-    person = request.args.get("person")
-    subject_ids: tuple[str, ...] | None = None
-    root_id = None
-    with services.db.transaction() as session:
-        if person:
-            try:
-                ref = SubjectRef.parse(person)
-            except ValueError as error:
-                raise BadRequest(str(error), errors={"person": [str(error)]}) from None
-            holder = services.identity.find(session, ref)
-            root = services.identity.root(session, holder) if holder else None
-            root_id = root.id if root else None
-            subject_ids = tuple(services.identity.members(session, root.id)) if root else ()
-        where = EntryFilter(
-            subject_ids=subject_ids,
-            agency=request.args.get("agency") or None,
-            action=request.args.get("action") or None,
-            decision=request.args.get("decision") or None,
-            message_id=request.args.get("message") or None,
-            since=_time("since"),
-            until=_time("until"),
-            own_agency=None if everyone else who.agency_id,
-        )
-        found = find_entries(session, services.audit.pseudonym, where, after, limit + 1)
-        page, more = found[:limit], len(found) > limit
-        services.audit.record(
-            session,
-            AuditAction.AUDIT_READ,
-            actor=who.actor,
-            request_id=who.request_id,
-            subject=services.audit.pseudonym(root_id) if root_id else None,
-            scope="audit:read" if everyone else "own-agency",
-            reasons=tuple(
-                f"filter:{name}"
-                for name in ("person", "agency", "action", "decision", "message", "since", "until")
-                if request.args.get(name)
-            ),
-        )
+    reader = Reader(who.actor, who.request_id, Scope.AUDIT_READ.value in g.token.scopes)
+    page = _services().audit_search.search(reader, _query(), after=after, limit=limit)
     items: list[dict[str, Any]] = [
         {"seq": seq, "entry": entry, "leafHash": b64(merkle.leaf_hash(entry.encode()))}
-        for seq, entry in page
+        for seq, entry in page.items
     ]
-    return {"items": items, "next": str(page[-1][0]) if more and page else None}
+    return {"items": items, "next": None if page.next is None else str(page.next)}
+
+
+def _query() -> AuditQuery:
+    person = None
+    if request.args.get("person"):
+        try:
+            person = SubjectRef.parse(request.args["person"])
+        except ValueError as error:
+            raise BadRequest(str(error), errors={"person": [str(error)]}) from None
+    return AuditQuery(
+        person=person,
+        agency=request.args.get("agency") or None,
+        action=request.args.get("action") or None,
+        decision=request.args.get("decision") or None,
+        message_id=request.args.get("message") or None,
+        since=_time("since"),
+        until=_time("until"),
+    )

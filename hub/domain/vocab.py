@@ -154,6 +154,7 @@ class AuditAction(StrEnum):
     OVERRIDE_USED = "override.used"
     OVERRIDE_REVIEWED = "override.reviewed"
     AUDIT_READ = "audit.read"
+    AUDIT_EXPORTED = "audit.exported"
 
 
 class Decision(StrEnum):

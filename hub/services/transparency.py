@@ -4,25 +4,30 @@ checkpoints (C2SP tlog-checkpoint), inclusion and consistency proofs, and verifi
 Entries are numbered when their action commits (`hub.services.audit`); integrating them into
 the tree is this separate step, as Trillian's sequencer does: it reads the entries after the
 newest checkpoint, stores each leaf and every perfect subtree it completes (`audit_nodes`), and
-signs a checkpoint of the new size. Reading the checkpoint and `hub audit verify` run it first
-(a timer bounding how long an entry waits is not wired yet). On PostgreSQL one
-integrator at a time holds an advisory lock; SQLite's single writer does the same.
+signs a checkpoint of the new size. Every serving process runs an `Integrator` that does so at
+least twice per maximum merge delay (`HUB_AUDIT_MAX_MERGE_DELAY`), so no entry waits longer;
+reading the checkpoint and `hub audit verify` integrate first too. On PostgreSQL one
+integrator at a time holds an advisory lock (the others find nothing left to do); SQLite's
+single writer does the same.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import insert, select, text, tuple_
+from sqlalchemy import func, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from audit import merkle
 from audit.note import Checkpoint, Signer, Verifier, open_note
+from hub import logs
 from hub.security.crypto import KeyRing
 from hub.store.db import Database
 from hub.store.models import AuditCheckpoint, AuditEntry, AuditKey, AuditNode, AuditVerification
@@ -228,73 +233,131 @@ class TransparencyLog:
         return result
 
     def _verify(self, progress: Callable[[int, int], None] | None) -> VerifyResult:
-        memory = merkle.MemoryNodes()
+        """One pass over the entries in order, holding only the tree's right edge: each chunk's
+        leaves and the subtrees they complete are compared with the stored tree, and each
+        checkpoint's root is compared when the pass reaches its size."""
+        edge = merkle.CompactRange()
         with self._db.transaction(readonly=True) as session:
             checkpoints = session.scalars(
                 select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)
             ).all()
             verifiers = self._verifiers(session)
-            total = session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
-            total = -1 if total is None else total
-            last_seen = -1
+            signed: list[tuple[AuditCheckpoint, Checkpoint]] = []
+            for row in checkpoints:
+                where = f"checkpoint of size {row.tree_size}"
+                try:
+                    body, _ = open_note(row.note, verifiers)
+                    claim = Checkpoint.parse_body(body)
+                except ValueError as error:
+                    return VerifyResult(False, 0, f"{where}: {error}", row.tree_size)
+                if claim.size != row.tree_size or claim.origin != self.origin:
+                    return VerifyResult(False, 0, f"{where}: its signed note says otherwise")
+                if claim.root != row.root_hash:
+                    return VerifyResult(False, 0, f"{where}: its stored root is not the signed one")
+                signed.append((row, claim))
+            stored_size = checkpoints[-1].tree_size if checkpoints else 0
+            last = session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
+            total = 0 if last is None else last + 1
             rows = session.execute(
                 select(AuditEntry.seq, AuditEntry.entry).order_by(AuditEntry.seq)
-            ).yield_per(5000)
-            for expected, (seq, entry) in enumerate(rows):
-                if seq != expected:
-                    what = "missing" if seq > expected else "duplicated"
-                    return VerifyResult(False, expected, f"entry {expected} is {what}", expected)
-                try:
-                    inner = _entry_seq(entry)
-                except ValueError:
-                    return VerifyResult(False, seq, f"entry {seq} is not canonical JSON", seq)
-                if inner != seq:
-                    return VerifyResult(
-                        False, seq, f"entry {seq} says it is entry {inner} (moved)", seq
-                    )
-                memory.extend([merkle.leaf_hash(entry.encode())])
-                last_seen = seq
-                if progress is not None and (seq % 1000 == 0 or seq == total):
-                    progress(seq + 1, total + 1)
-            size = last_seen + 1
-            # The stored tree must be the tree of these entries.
-            stored_size = checkpoints[-1].tree_size if checkpoints else 0
-            for start in range(0, min(size, stored_size), 5000):
-                end = min(start + 5000, size, stored_size)
-                stored = DbNodes(session).nodes((0, i) for i in range(start, end))
-                for i in range(start, end):
-                    if stored[(0, i)] != memory.store[(0, i)]:
+            ).yield_per(BATCH)
+            due = 0  # the next checkpoint to compare
+            for chunk in rows.partitions():
+                leaves: list[bytes] = []
+                for seq, entry in chunk:
+                    expected = edge.size + len(leaves)
+                    if seq != expected:
+                        what = "missing" if seq > expected else "duplicated"
                         return VerifyResult(
-                            False, i, f"entry {i} does not match its leaf in the tree", i
+                            False, expected, f"entry {expected} is {what}", expected
                         )
-            for checkpoint in checkpoints:
-                where = f"checkpoint of size {checkpoint.tree_size}"
-                try:
-                    body, _ = open_note(checkpoint.note, verifiers)
-                    signed = Checkpoint.parse_body(body)
-                except ValueError as error:
-                    return VerifyResult(False, size, f"{where}: {error}", checkpoint.tree_size)
-                if signed.size != checkpoint.tree_size or signed.origin != self.origin:
-                    return VerifyResult(False, size, f"{where}: its note says otherwise")
-                if signed.size > size:
-                    return VerifyResult(
-                        False,
-                        size,
-                        f"{where}: the log holds only {size} entries (entry {size} onwards "
-                        "is missing)",
-                        size,
-                    )
-                if merkle.root(memory, signed.size) != signed.root:
-                    # The stored leaves matched the entries (checked above): entries and tree
-                    # were both rewritten after this checkpoint was signed.
-                    return VerifyResult(
-                        False, size, f"{where}: the entries do not hash to its root"
-                    )
-        return VerifyResult(
-            True,
-            size,
-            f"{size} entries and {len(checkpoints)} checkpoints verified",
+                    try:
+                        inner = _entry_seq(entry)
+                    except ValueError:
+                        return VerifyResult(False, seq, f"entry {seq} is not canonical JSON", seq)
+                    if inner != seq:
+                        return VerifyResult(
+                            False, seq, f"entry {seq} says it is entry {inner} (moved)", seq
+                        )
+                    leaves.append(merkle.leaf_hash(entry.encode()))
+                # Extend up to each checkpoint boundary inside the chunk, comparing its root.
+                done = 0
+                while done < len(leaves):
+                    stop = len(leaves)
+                    if due < len(signed):
+                        stop = min(stop, done + signed[due][1].size - edge.size)
+                    bad = self._compare(session, edge.extend(leaves[done:stop]), stored_size)
+                    if bad is not None:
+                        return bad
+                    done = stop
+                    while due < len(signed) and signed[due][1].size == edge.size:
+                        if edge.root() != signed[due][1].root:
+                            return VerifyResult(
+                                False,
+                                edge.size,
+                                f"checkpoint of size {edge.size}: the entries do not hash to "
+                                "its root (entries and tree were rewritten after it was signed)",
+                            )
+                        due += 1
+                if progress is not None:
+                    progress(edge.size, total)
+            size = edge.size
+            if due < len(signed):
+                missing = signed[due][1].size
+                return VerifyResult(
+                    False,
+                    size,
+                    f"checkpoint of size {missing}: the log holds only {size} entries "
+                    f"(entry {size} onwards is missing)",
+                    size,
+                )
+        return VerifyResult(True, size, f"{size} entries and {len(signed)} checkpoints verified")
+
+    @staticmethod
+    def _compare(
+        session: Session, computed: dict[merkle.Key, bytes], stored_size: int
+    ) -> VerifyResult | None:
+        """The stored tree must hold exactly the nodes recomputed from the entries (those the
+        newest checkpoint covers; later entries are not integrated yet)."""
+        keys = sorted(
+            (k for k in computed if (k[1] + 1) << k[0] <= stored_size),
+            key=lambda k: ((k[1] + 1) << k[0], k[0]),
         )
+        if not keys:
+            return None
+        try:
+            stored = DbNodes(session).nodes(keys)
+        except LookupError as error:
+            first = keys[0][1] << keys[0][0]
+            return VerifyResult(False, first, str(error), first)
+        for level, idx in keys:
+            if stored[(level, idx)] != computed[(level, idx)]:
+                first = idx << level
+                if level == 0:
+                    detail = f"entry {first} does not match its leaf in the tree"
+                else:
+                    last = ((idx + 1) << level) - 1
+                    detail = f"the tree's node over entries {first} to {last} is not their hash"
+                return VerifyResult(False, first, detail, first)
+        return None
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        """How many committed entries no checkpoint covers yet, and when the oldest was recorded."""
+        with self._db.transaction(readonly=True) as session:
+            size = session.scalar(select(func.coalesce(func.max(AuditCheckpoint.tree_size), 0)))
+            count, oldest = session.execute(
+                select(func.count(), func.min(AuditEntry.recorded_at)).where(AuditEntry.seq >= size)
+            ).one()
+            if oldest is not None and oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=UTC)  # SQLite keeps no offset; the hub writes UTC
+            return int(count), oldest
+
+    def inclusions(self, indexes: list[int], size: int) -> list[list[bytes]]:
+        """Inclusion proofs for many entries in one transaction (an export's)."""
+        with self._db.transaction(readonly=True) as session:
+            self._within(session, size)
+            nodes = DbNodes(session)
+            return [merkle.inclusion_proof(nodes, i, size) for i in indexes]
 
     def latest(self) -> Head | None:
         with self._db.transaction(readonly=True) as session:
@@ -311,6 +374,52 @@ class TransparencyLog:
             if row is not None:
                 session.expunge(row)
             return row
+
+
+class Integrator:
+    """A daemon thread that integrates committed entries every half of the maximum merge delay,
+    so an entry waits at most the delay (plus one integration) before a checkpoint covers it.
+    One per serving process; they share the work through the integration lock. A failure is
+    logged and retried at the next tick; an entry that waited longer than the delay is logged
+    as a missed merge delay for the operator."""
+
+    def __init__(self, log: TransparencyLog, max_delay: float) -> None:
+        self._log = log
+        self._interval = max_delay / 2
+        self._max_delay = max_delay
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._logger = logs.get_logger("hub.audit")
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="hub-audit-integrator", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._max_delay)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.tick()
+
+    def tick(self) -> None:
+        try:
+            _, oldest = self._log.backlog()
+            waited = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+            if waited > self._max_delay:
+                self._logger.warning(
+                    "audit.merge_delay_missed",
+                    waited_seconds=round(waited, 1),
+                    max_merge_delay=self._max_delay,
+                )
+            self._log.integrate()
+        except Exception:  # noqa: BLE001 (a database blip must not end the thread; retried)
+            self._logger.exception("audit.integrate_failed")
 
 
 def _head(row: AuditCheckpoint) -> Head:
@@ -339,19 +448,15 @@ class EntryFilter:
     since: datetime | None = None
     until: datetime | None = None
     own_agency: str | None = None  # only this agency's own actions (callers without audit:read)
+    disclosures: bool = False  # only decisions about a recipient
+    below: int | None = None  # only entries a checkpoint of this size covers
 
 
-def find_entries(
-    session: Session,
-    pseudonym: Callable[[str], str],
-    where: EntryFilter,
-    after: int | None,
-    limit: int,
-) -> list[tuple[int, str]]:
-    """(seq, canonical JSON) of the entries matching, oldest first, after the cursor."""
-    query = select(AuditEntry.seq, AuditEntry.entry).order_by(AuditEntry.seq).limit(limit)
-    if after is not None:
-        query = query.where(AuditEntry.seq > after)
+def _matching(query: Any, pseudonym: Callable[[str], str], where: EntryFilter) -> Any:
+    if where.below is not None:
+        query = query.where(AuditEntry.seq < where.below)
+    if where.disclosures:
+        query = query.where(AuditEntry.recipient_agency_id.is_not(None))
     if where.subject_ids is not None:
         query = query.where(
             AuditEntry.subject_pseudonym.in_([pseudonym(s) for s in where.subject_ids])
@@ -373,4 +478,28 @@ def find_entries(
         query = query.where(AuditEntry.recorded_at >= where.since)
     if where.until:
         query = query.where(AuditEntry.recorded_at < where.until)
+    return query
+
+
+def count_entries(pseudonym: Callable[[str], str], where: EntryFilter) -> Any:
+    """A statement counting the entries matching."""
+    return _matching(select(func.count()).select_from(AuditEntry), pseudonym, where)
+
+
+def find_entries(
+    session: Session,
+    pseudonym: Callable[[str], str],
+    where: EntryFilter,
+    after: int | None,
+    limit: int,
+    *,
+    newest_first: bool = False,
+) -> list[tuple[int, str]]:
+    """(seq, canonical JSON) of the entries matching, after the cursor: oldest first, or newest
+    first (then the cursor is the last entry of the previous page, and the page goes on below)."""
+    order = AuditEntry.seq.desc() if newest_first else AuditEntry.seq
+    query = select(AuditEntry.seq, AuditEntry.entry).order_by(order).limit(limit)
+    if after is not None:
+        query = query.where(AuditEntry.seq < after if newest_first else AuditEntry.seq > after)
+    query = _matching(query, pseudonym, where)
     return [(seq, entry) for seq, entry in session.execute(query)]
