@@ -22,6 +22,7 @@ from hub.api import adapters, errors, oauth_views, ops, policy, subjects, v1
 from hub.api import audit as audit_api
 from hub.bootstrap import Services, build
 from hub.settings import Settings
+from hub.web import audit as audit_pages
 from hub.web import decisions, identity, overrides, views
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(identity.bp)
     app.register_blueprint(overrides.bp)
     app.register_blueprint(decisions.bp)
+    app.register_blueprint(audit_pages.bp)
     oauth_views.init_oauth(app)
     errors.register(app)
     views.register_csrf_handler(app)
