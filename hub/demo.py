@@ -36,6 +36,7 @@ USERS = [
     ("admin", "Ada Min", "probation-south-yorkshire", Role.ADMINISTRATOR),
     ("volunteer", "Vic Palmer", "provider-doncaster-alliance", Role.VOLUNTEER),
 ]
+IG_AGENCY = "probation-south-yorkshire"  # where the demo's IG officer works
 # Vetting for police information (0 none, 1 police information, 2 police intelligence): the
 # police IOM team and probation are cleared, and so are the people there who work with the cases.
 CLEARANCE = {"probation-south-yorkshire": 2, "iom-sheffield": 2}
@@ -109,6 +110,20 @@ def create_demo_world(services: Services) -> tuple[bool, Path]:
                 }
             )
         credentials["users"] = users
+        # The IG team's tools read every agency's audit entries (`/v1/audit/entries`).
+        tools = services.registry.add_client(
+            session,
+            agency_id=IG_AGENCY,
+            name="Information governance audit tools",
+            issue_secret=True,
+            scopes=[Scope.AUDIT_READ],
+            client_id="ig-audit-tools",
+        )
+        credentials["ig_audit_tools"] = {
+            "client_id": tools.client_id,
+            "client_secret": tools.client_secret,
+            "scope": Scope.AUDIT_READ.value,
+        }
         # One person known by three agencies' numbers (the formats' examples are about him).
         services.identity.resolve(session, [SubjectRef.parse(r) for r in PEOPLE], None, DEMO_ACTOR)
         write_private_json(path, credentials)

@@ -5,6 +5,7 @@ the log as it grows."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -71,6 +72,23 @@ def test_entries_are_integrated_without_being_asked_and_a_witness_follows(
         second = _witness(hub.url, state)
         assert second.returncode == 0, second.stderr
         assert "consistent with the stored checkpoint" in second.stdout
+
+        # The demo's IG tools client reads every agency's entries.
+        tools = hub.credentials["ig_audit_tools"]
+        ig_token = requests.post(
+            hub.token_endpoint,
+            data={"grant_type": "client_credentials", "scope": tools["scope"]},
+            auth=(tools["client_id"], tools["client_secret"]),
+            timeout=10,
+        ).json()["access_token"]
+        read = requests.get(
+            hub.url + "/v1/audit/entries?action=token.issued",
+            headers={"Authorization": f"Bearer {ig_token}"},
+            timeout=10,
+        )
+        assert read.status_code == 200
+        agencies = {json.loads(i["entry"])["actor"]["agency"] for i in read.json()["items"]}
+        assert {"courts-sheffield", "probation-south-yorkshire"} <= agencies
     finally:
         stop(process)
     unreachable = _witness(hub.url, tmp_path / "witness.json")

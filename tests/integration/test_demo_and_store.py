@@ -19,7 +19,11 @@ def test_demo_world_and_its_credentials(services: Any) -> None:
     assert created
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     creds = json.loads(path.read_text())
-    assert set(creds) == {agency_id for agency_id, _, _ in AGENCIES} | {"users"}
+    assert set(creds) == {agency_id for agency_id, _, _ in AGENCIES} | {"users", "ig_audit_tools"}
+    assert (
+        creds["ig_audit_tools"]["scope"] == "audit:read"
+        and creds["ig_audit_tools"]["client_secret"]
+    )
     for agency_id, _, _ in AGENCIES:
         entry = creds[agency_id]
         assert entry["client_id"] == agency_id
