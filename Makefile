@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/adapters.py
 	$(BIN)/python bench/policy.py
+	$(BIN)/python bench/audit.py
 
 # Re-lock every transitive version after changing pyproject.toml.
 lock: $(BIN)/python

@@ -431,10 +431,23 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    help="check checkpoints against this verifier key (kept outside the database) instead of "
+    "the keys the database holds; repeat for rotated keys",
+)
 @friendly
-def audit_verify() -> None:
+def audit_verify(keys: tuple[str, ...]) -> None:
     """Recompute every leaf and the tree from the database and check every checkpoint's
     signature and root; exit 1 naming the first bad entry and what failed."""
+    from audit.note import NoteError, Verifier
+
+    try:
+        pinned = [Verifier.parse(k) for k in keys]
+    except NoteError as error:
+        raise click.BadParameter(str(error), param_hint="--key") from None
     services = _services()
     log = services.transparency  # type: ignore[attr-defined]
     log.integrate()
@@ -448,7 +461,7 @@ def audit_verify() -> None:
         bar.update(done - bar.pos)
 
     try:
-        result = log.verify(progress)
+        result = log.verify(progress, keys=pinned)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)

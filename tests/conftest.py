@@ -60,7 +60,10 @@ def redis_available() -> bool:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", backends(), scope="session")
+        # `@pytest.mark.backends("postgresql")`: a test only one database can run (no skips).
+        marker = metafunc.definition.get_closest_marker("backends")
+        names = [b for b in backends() if marker is None or b in marker.args]
+        metafunc.parametrize("backend", names, scope="session")
 
 
 @pytest.fixture(scope="session")

@@ -382,6 +382,7 @@ def build_spec(issuer: str) -> dict[str, Any]:
             }
         },
     )
+    _audit_paths(spec)
     for path, summary in (
         ("/.well-known/oauth-authorization-server", "RFC 8414 metadata"),
         ("/.well-known/jwks.json", "The hub's token-signing public keys"),
@@ -400,3 +401,102 @@ def build_spec(issuer: str) -> dict[str, Any]:
             },
         )
     return spec.to_dict()
+
+
+def _query(name: str, description: str, required: bool = False) -> dict[str, Any]:
+    kind = (
+        "integer"
+        if name in {"index", "tree_size", "first", "second", "after", "limit"}
+        else "string"
+    )
+    return {
+        "in": "query",
+        "name": name,
+        "required": required,
+        "description": description,
+        "schema": {"type": kind},
+    }
+
+
+def _audit_paths(spec: APISpec) -> None:
+    """The audit log as a transparency log (RFC 6962 proofs, C2SP checkpoints)."""
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    spec.path(
+        path="/v1/audit/checkpoint",
+        operations={
+            "get": {
+                "tags": ["audit"],
+                "summary": "The newest signed checkpoint (C2SP tlog-checkpoint in a signed note, "
+                "Ed25519): origin, tree size, base64 root hash, signature line. No token.",
+                "responses": {"200": {"description": "the signed note", "content": text}},
+            }
+        },
+    )
+    spec.path(
+        path="/v1/audit/verifier-key",
+        operations={
+            "get": {
+                "tags": ["audit"],
+                "summary": "Every checkpoint verifier key (C2SP vkey: name+id+base64), newest "
+                "first, one per line. Check a new one independently before trusting it.",
+                "responses": {"200": {"description": "verifier keys", "content": text}},
+            }
+        },
+    )
+    spec.path(
+        path="/v1/audit/proofs/inclusion",
+        operations={
+            "get": {
+                "tags": ["audit"],
+                "summary": "RFC 6962 inclusion proof of entry `index` in the tree of "
+                "`tree_size` entries: {leafIndex, treeSize, auditPath (base64, leaf side first)}",
+                "parameters": [
+                    _query("index", "the entry's sequence number", True),
+                    _query("tree_size", "a checkpoint's tree size", True),
+                ],
+                "responses": {"200": {"description": "the proof"}, **_problem(400)},
+            }
+        },
+    )
+    spec.path(
+        path="/v1/audit/proofs/consistency",
+        operations={
+            "get": {
+                "tags": ["audit"],
+                "summary": "RFC 6962 consistency proof between the trees of `first` and "
+                "`second` entries: {first, second, consistency (base64)}",
+                "parameters": [
+                    _query("first", "the older tree size", True),
+                    _query("second", "the newer tree size", True),
+                ],
+                "responses": {"200": {"description": "the proof"}, **_problem(400)},
+            }
+        },
+    )
+    spec.path(
+        path="/v1/audit/entries",
+        operations={
+            "get": {
+                "tags": ["audit"],
+                "summary": "Audit entries, oldest first, each as its canonical JSON (RFC 8785) "
+                "with its leaf hash. Scope audit:read: every agency's; otherwise your agency's "
+                "own actions. The read is itself audited.",
+                "security": BEARER,
+                "parameters": [
+                    _query("person", "an identifier, e.g. crn:X123456 (every merged record)"),
+                    _query("agency", "an agency that acted or received"),
+                    _query("action", "e.g. message.delivered"),
+                    _query("decision", "permit or deny"),
+                    _query("message", "a message id"),
+                    _query("since", "RFC 3339 time, inclusive"),
+                    _query("until", "RFC 3339 time, exclusive"),
+                    _query("after", "cursor: the `next` of the previous page"),
+                    _query("limit", "page size, at most 500 (100)"),
+                ],
+                "responses": {
+                    "200": {"description": "{items: [{seq, entry, leafHash}], next}"},
+                    **_problem(400, 401),
+                },
+            }
+        },
+    )

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from audit import merkle
@@ -44,18 +44,49 @@ class DbNodes:
 
     def nodes(self, keys: Iterable[merkle.Key]) -> Mapping[merkle.Key, bytes]:
         wanted = sorted(set(keys))
-        found: dict[merkle.Key, bytes] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            for level, idx, value in self._session.execute(
-                select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
-                    tuple_(AuditNode.level, AuditNode.idx).in_(chunk)
-                )
-            ):
-                found[(level, idx)] = value
+        found = self.found(wanted)
         missing = [k for k in wanted if k not in found]
         if missing:
             raise LookupError(f"the audit tree is missing nodes {missing[:3]}")
+        return found
+
+    def spans(self, keys: Iterable[merkle.Key]) -> dict[merkle.Key, bytes]:
+        """The stored nodes from the lowest to the highest index of these keys on each level:
+        one range scan per level (a verifier's chunk completes contiguous runs of nodes)."""
+        bounds: dict[int, tuple[int, int]] = {}
+        for level, idx in keys:
+            low, high = bounds.get(level, (idx, idx))
+            bounds[level] = (min(low, idx), max(high, idx))
+        found: dict[merkle.Key, bytes] = {}
+        for level, (low, high) in bounds.items():
+            for idx, value in self._session.execute(
+                select(AuditNode.idx, AuditNode.hash).where(
+                    AuditNode.level == level, AuditNode.idx.between(low, high)
+                )
+            ):
+                found[(level, idx)] = value
+        return found
+
+    def found(self, keys: Iterable[merkle.Key]) -> dict[merkle.Key, bytes]:
+        """Those of these nodes that are stored, in one query per 500: `level = ? AND idx IN
+        (...)` per level, OR-ed (SQLite uses the primary key for that, but scans the whole tree
+        for a row-value `(level, idx) IN (...)` list)."""
+        wanted = sorted(set(keys))
+        found: dict[merkle.Key, bytes] = {}
+        for start in range(0, len(wanted), 500):
+            by_level: dict[int, list[int]] = {}
+            for level, idx in wanted[start : start + 500]:
+                by_level.setdefault(level, []).append(idx)
+            where = or_(
+                *(
+                    and_(AuditNode.level == level, AuditNode.idx.in_(indexes))
+                    for level, indexes in by_level.items()
+                )
+            )
+            for level, idx, value in self._session.execute(
+                select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(where)
+            ):
+                found[(level, idx)] = value
         return found
 
 
@@ -215,11 +246,18 @@ class TransparencyLog:
     # -- verifying ---------------------------------------------------------------------------
 
     def verify(
-        self, progress: Callable[[int, int], None] | None = None, by: str = "hub audit verify"
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        by: str = "hub audit verify",
+        keys: list[Verifier] | None = None,
     ) -> VerifyResult:
         """Recompute every leaf and the tree from the entries; check every stored node, every
-        checkpoint's signature and root. The first failure is named by sequence number."""
-        result = self._verify(progress)
+        checkpoint's signature and root. The first failure is named by sequence number.
+
+        Checkpoints are checked against `keys` when given (keys obtained outside the database:
+        a database owner could add a key of their own to `audit_keys` and re-sign a rewritten
+        tree), else against the keys the database holds."""
+        result = self._verify(progress, keys)
         with self._db.transaction() as session:
             session.add(
                 AuditVerification(
@@ -232,7 +270,9 @@ class TransparencyLog:
             )
         return result
 
-    def _verify(self, progress: Callable[[int, int], None] | None) -> VerifyResult:
+    def _verify(
+        self, progress: Callable[[int, int], None] | None, keys: list[Verifier] | None
+    ) -> VerifyResult:
         """One pass over the entries in order, holding only the tree's right edge: each chunk's
         leaves and the subtrees they complete are compared with the stored tree, and each
         checkpoint's root is compared when the pass reaches its size."""
@@ -241,7 +281,7 @@ class TransparencyLog:
             checkpoints = session.scalars(
                 select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)
             ).all()
-            verifiers = self._verifiers(session)
+            verifiers = keys if keys else self._verifiers(session)
             signed: list[tuple[AuditCheckpoint, Checkpoint]] = []
             for row in checkpoints:
                 where = f"checkpoint of size {row.tree_size}"
@@ -262,15 +302,20 @@ class TransparencyLog:
                 select(AuditEntry.seq, AuditEntry.entry).order_by(AuditEntry.seq)
             ).yield_per(BATCH)
             due = 0  # the next checkpoint to compare
+            while due < len(signed) and signed[due][1].size == 0:
+                if signed[due][1].root != merkle.EMPTY_ROOT:
+                    return VerifyResult(False, 0, "checkpoint of size 0: not the empty tree's root")
+                due += 1
             for chunk in rows.partitions():
                 leaves: list[bytes] = []
                 for seq, entry in chunk:
                     expected = edge.size + len(leaves)
-                    if seq != expected:
-                        what = "missing" if seq > expected else "duplicated"
+                    if seq > expected:
                         return VerifyResult(
-                            False, expected, f"entry {expected} is {what}", expected
+                            False, expected, f"entry {expected} is missing", expected
                         )
+                    if seq < expected:
+                        return VerifyResult(False, seq, f"entry {seq} is duplicated", seq)
                     try:
                         inner = _entry_seq(entry)
                     except ValueError:
@@ -325,18 +370,16 @@ class TransparencyLog:
         )
         if not keys:
             return None
-        try:
-            stored = DbNodes(session).nodes(keys)
-        except LookupError as error:
-            first = keys[0][1] << keys[0][0]
-            return VerifyResult(False, first, str(error), first)
+        stored = DbNodes(session).spans(keys)
         for level, idx in keys:
-            if stored[(level, idx)] != computed[(level, idx)]:
-                first = idx << level
-                if level == 0:
+            value = stored.get((level, idx))
+            if value != computed[(level, idx)]:
+                first, last = idx << level, ((idx + 1) << level) - 1
+                if value is None:
+                    detail = f"the tree is missing its node over entries {first} to {last}"
+                elif level == 0:
                     detail = f"entry {first} does not match its leaf in the tree"
                 else:
-                    last = ((idx + 1) << level) - 1
                     detail = f"the tree's node over entries {first} to {last} is not their hash"
                 return VerifyResult(False, first, detail, first)
         return None

@@ -239,3 +239,24 @@ def test_the_witness_catches_a_rolled_back_log_and_an_unknown_key(
     outcome = witness(_fetch(client), state_file, [new_key])
     assert outcome.checkpoint.size > size // 2
     assert str(new_key) in load_state(state_file).keys  # type: ignore[union-attr]
+
+
+def test_verify_against_a_key_kept_outside_the_database(
+    client: Any, services: Any, token: Any, settings: Any
+) -> None:
+    """An operator holding the database and the master key can start a new checkpoint key,
+    rewrite the log and re-sign it: the database then agrees with itself, and only a verifier
+    given the hub's key from elsewhere (an agency's note of it) sees the rewrite."""
+    _send(client, token("courts-sheffield"))
+    kept = _hub_key(services)
+    assert _cli(settings, "audit", "verify", "--key", kept).exit_code == 0
+    services.transparency.rotate_key()
+    _rewrite_history(
+        services,
+        "UPDATE audit_entries SET entry = replace(entry, '\"time\"', '\"timE\"') WHERE seq = 1",
+    )
+    refused = _cli(settings, "audit", "verify", "--key", kept)
+    assert refused.exit_code == 1
+    assert "no known key signed this note" in refused.output
+    bad_key = _cli(settings, "audit", "verify", "--key", "not-a-key")
+    assert bad_key.exit_code == 2 and "--key" in bad_key.output

@@ -34,6 +34,9 @@ def test_openapi_is_generated_from_the_schemas(client: Any) -> None:
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     assert {"/v1/messages", "/v1/inbox", "/v1/inbox/{id}/ack", "/oauth/token"} <= set(spec["paths"])
+    assert {"/v1/audit/checkpoint", "/v1/audit/proofs/inclusion", "/v1/audit/entries"} <= set(
+        spec["paths"]
+    )
     conviction = spec["components"]["schemas"]["ConvictionData"]
     assert {"offence", "convictionDate", "court"} <= set(conviction["required"])
     envelope = spec["components"]["schemas"]["CloudEvent"]
