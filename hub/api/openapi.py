@@ -474,6 +474,29 @@ def _audit_paths(spec: APISpec) -> None:
         },
     )
     spec.path(
+        path="/v1/subjects/{id}/disclosures",
+        operations={
+            "get": {
+                "tags": ["audit"],
+                "summary": "Every disclosure of a person, newest first: sender, recipient, "
+                "message, purpose, agreement and version, lawful basis, fields, and the audit "
+                "entry it is recorded in. Scope audit:read: all; subjects:read: those your agency "
+                "sent or received. The read is audited.",
+                "security": BEARER,
+                "parameters": [
+                    {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}},
+                    _query("refusals", "true to include refused disclosures (default false)"),
+                    _query("before", "cursor: the `next` of the previous page"),
+                    _query("limit", "page size, at most 500 (100)"),
+                ],
+                "responses": {
+                    "200": {"description": "{items: [...], next}"},
+                    **_problem(400, 401, 403, 404),
+                },
+            }
+        },
+    )
+    spec.path(
         path="/v1/audit/entries",
         operations={
             "get": {

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hub.api.auth import caller, require
 from hub.api.v1 import json_body
-from hub.domain.errors import ValidationFailed
+from hub.domain.callers import is_uuid
+from hub.domain.errors import BadRequest, NotFound, ValidationFailed
 from hub.domain.matching import Details
 from hub.domain.messages import SubjectRef
-from hub.domain.vocab import DataClass, MessageType, Purpose, Role, Scope
+from hub.domain.vocab import AuditAction, DataClass, Decision, MessageType, Purpose, Role, Scope
+from hub.services.audit_search import AuditQuery
+from hub.services.audit_search import Reader as AuditReader
 from hub.services.consents import ConsentTerms
 from policies.engine import Reader
 
@@ -150,6 +154,84 @@ def give_consent(subject_id: str) -> ResponseReturnValue:
         evidence_sha256=body["evidence"]["sha256"],
     )
     return _services().subjects.give_consent(caller(), subject_id, terms), 201
+
+
+@bp.get("/<subject_id>/disclosures")
+@require(None)
+def disclosures(subject_id: str) -> ResponseReturnValue:
+    """Every disclosure of the person (who received what, when, under which agreement and
+    lawful basis), newest first. `audit:read` (IG tools): all of them; otherwise the token needs
+    `subjects:read`, the person must be one the agency may know of, and it sees the disclosures
+    its agency sent or received. Refusals too with `refusals=true`. The read is audited."""
+    services = _services()
+    who = caller()
+    everyone = Scope.AUDIT_READ.value in g.token.scopes
+    if everyone:
+        root_id = subject_id if is_uuid(subject_id) else ""
+    else:
+        g.token.require(Scope.SUBJECTS_READ.value)
+        root_id = services.subjects.visible_id(who, subject_id)
+    limit = _whole(request.args.get("limit"), "limit", 1, default=100)
+    before = _whole(request.args.get("before"), "before", 0, default=None)
+    refusals = request.args.get("refusals", "false")
+    if refusals not in {"true", "false"}:
+        raise BadRequest("refusals is true or false", errors={"refusals": ["true or false"]})
+    query = AuditQuery(
+        person=SubjectRef.parse(f"hub:{root_id}") if root_id else None,
+        disclosures=True,
+        decision=None if refusals == "true" else Decision.PERMIT.value,
+        party=None if everyone else who.agency_id,
+    )
+    if query.person is None:
+        raise NotFound("no such person")
+    page = services.audit_search.search(
+        AuditReader(who.actor, who.request_id, everyone),
+        query,
+        after=before,
+        limit=min(limit or 100, 500),
+        newest_first=True,
+    )
+    if not page.person_known:
+        raise NotFound("no such person")
+    return {
+        "items": [disclosure_view(seq, entry) for seq, entry in page.items],
+        "next": None if page.next is None else str(page.next),
+    }
+
+
+def _whole(raw: str | None, name: str, minimum: int, default: int | None) -> int | None:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < minimum:
+        raise BadRequest(
+            f"{name} must be a whole number of at least {minimum}",
+            errors={name: [f"not a whole number >= {minimum}"]},
+        )
+    return int(raw)
+
+
+def disclosure_view(seq: int, text: str) -> dict[str, Any]:
+    """A disclosure as an agency's engineer reads it; `auditEntry` leads to the signed entry."""
+    entry = json.loads(text)
+    return {
+        "auditEntry": seq,
+        "time": entry["time"],
+        "sender": entry.get("actor", {}).get("agency"),
+        "recipient": entry.get("recipient"),
+        "messageType": entry.get("message_type"),
+        "messageId": entry.get("message_id"),
+        "purpose": entry.get("purpose"),
+        "decision": entry.get("decision"),
+        "override": entry["action"] == AuditAction.OVERRIDE_USED,
+        "agreement": (
+            {"id": entry["agreement_id"], "version": entry.get("agreement_version")}
+            if entry.get("agreement_id")
+            else None
+        ),
+        "lawfulBasis": entry.get("lawful_basis"),
+        "fields": entry.get("fields", []),
+        "reasons": entry.get("reasons", []),
+    }
 
 
 @bp.get("/<subject_id>/consents")

@@ -40,6 +40,7 @@ class AuditQuery:
     since: datetime | None = None
     until: datetime | None = None
     disclosures: bool = False  # only decisions about a recipient (permitted or refused)
+    party: str | None = None  # only entries this agency acted in or received
 
     def named(self) -> tuple[str, ...]:
         """The filters used, by name (what the audit entry of the read records)."""
@@ -171,6 +172,13 @@ class AuditSearch:
     def _filter(
         query: AuditQuery, ids: tuple[str, ...], reader: Reader, below: int | None = None
     ) -> EntryFilter:
+        own_agency, party = reader.own_agency, query.party
+        if own_agency and party:
+            # A reader limited to its own agency asking for the entries it is a party to (its
+            # disclosures, sent or received) rather than those of its own actions.
+            if party != own_agency:
+                raise ValueError("a reader limited to its own agency reads only that agency's")
+            own_agency = None
         return EntryFilter(
             subject_ids=ids if query.person else None,
             agency=query.agency,
@@ -179,7 +187,8 @@ class AuditSearch:
             message_id=query.message_id,
             since=query.since,
             until=query.until,
-            own_agency=reader.own_agency,
+            own_agency=own_agency,
+            party=party,
             disclosures=query.disclosures,
             below=below,
         )

@@ -110,6 +110,12 @@ class SubjectDirectory:
                 body["score"] = score
             return body
 
+    def visible_id(self, caller: Caller, subject_id: str) -> str:
+        """The person's hub id (after merges) if the caller's agency may know of them; else
+        NotFound, exactly as for an unknown id."""
+        with self._db.transaction(readonly=True) as session:
+            return self._visible_root(session, caller.agency_id, subject_id).id
+
     def read(self, caller: Caller, subject_id: str) -> dict[str, Any]:
         with self._db.transaction() as session:
             root = self._visible_root(session, caller.agency_id, subject_id)

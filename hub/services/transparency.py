@@ -491,6 +491,7 @@ class EntryFilter:
     since: datetime | None = None
     until: datetime | None = None
     own_agency: str | None = None  # only this agency's own actions (callers without audit:read)
+    party: str | None = None  # only entries this agency acted in or received (its disclosures)
     disclosures: bool = False  # only decisions about a recipient
     below: int | None = None  # only entries a checkpoint of this size covers
 
@@ -511,6 +512,11 @@ def _matching(query: Any, pseudonym: Callable[[str], str], where: EntryFilter) -
         )
     if where.own_agency:
         query = query.where(AuditEntry.actor_agency_id == where.own_agency)
+    if where.party:
+        query = query.where(
+            (AuditEntry.actor_agency_id == where.party)
+            | (AuditEntry.recipient_agency_id == where.party)
+        )
     if where.action:
         query = query.where(AuditEntry.action == where.action)
     if where.decision:
