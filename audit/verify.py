@@ -13,7 +13,8 @@ failing that, the keys in the file (which proves only that the file is self-cons
 entry must be RFC 8785 canonical JSON naming its own sequence number; a complete export (every
 entry of the tree) must hash to the checkpoint's root, and each entry of a partial export must
 come with an inclusion proof to that root. Exit status 0 when everything verifies, 1 naming the
-first failure, 2 when the file cannot be read.
+first failure, 2 when the file cannot be read, 3 when it verifies only with the keys inside it
+(no `--key`, and no `--trust-file-keys`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import base64
 import binascii
 import json
+import math
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -78,15 +80,18 @@ class ExportError(ValueError):
 
 def verify_lines(lines: Iterator[str], pinned: list[Verifier]) -> Report:
     try:
-        head = json.loads(next(lines))
-    except (StopIteration, json.JSONDecodeError):
+        head = _json(next(lines))
+    except (StopIteration, ValueError):
         raise ExportError("the file does not start with an export header") from None
     if not isinstance(head, dict) or head.get("format") != FORMAT:
         raise ExportError(f"not a {FORMAT} file")
     try:
         keys = pinned or [Verifier.parse(k) for k in head["keys"]]
-        checkpoint = verify_checkpoint(head["checkpoint"], keys)
-    except (NoteError, KeyError, TypeError) as error:
+        note = head["checkpoint"]
+        if not isinstance(note, str):
+            raise NoteError("the checkpoint is not a signed note")
+        checkpoint = verify_checkpoint(note, keys)
+    except (NoteError, KeyError, TypeError, AttributeError) as error:
         return Report(False, f"the checkpoint does not verify: {error}", pinned=bool(pinned))
     if checkpoint.origin != head.get("origin") or checkpoint.size != head.get("treeSize"):
         return Report(False, "the header does not match its signed checkpoint", pinned=bool(pinned))
@@ -98,11 +103,11 @@ def verify_lines(lines: Iterator[str], pinned: list[Verifier]) -> Report:
         if not text.strip():
             continue
         try:
-            item = json.loads(text)
+            item = _json(text)
             seq, entry = item["seq"], item["entry"]
-            if not isinstance(seq, int) or not isinstance(entry, str):
+            if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(entry, str):
                 raise TypeError
-        except (json.JSONDecodeError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):
             return Report(False, f"line {number} is not an export entry", pinned=bool(pinned))
         problem = _check_entry(seq, entry, previous, checkpoint.size)
         if problem:
@@ -135,7 +140,12 @@ def verify_lines(lines: Iterator[str], pinned: list[Verifier]) -> Report:
             return Report(
                 False, "the entries do not hash to the checkpoint's root", None, bool(pinned)
             )
-    what = "every entry of the tree" if complete else f"{count} entries, each with its proof"
+    what = (
+        "every entry of the tree"
+        if complete
+        else f"{count} entries, each with its inclusion proof (this shows they are in the log, "
+        "not that the export left none out)"
+    )
     return Report(
         True,
         f"{what} verified against the checkpoint of {checkpoint.origin} at size "
@@ -144,16 +154,36 @@ def verify_lines(lines: Iterator[str], pinned: list[Verifier]) -> Report:
     )
 
 
+def _json(text: str) -> Any:
+    """Strict JSON: no NaN or Infinity (RFC 8785 has none), no number beyond a double."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    def number(text: str) -> float:
+        value = float(text)
+        if math.isinf(value):
+            raise ValueError(f"{text} is beyond a double")
+        return value
+
+    return json.loads(text, parse_constant=refuse, parse_float=number)
+
+
 def _check_entry(seq: int, entry: str, previous: int, size: int) -> str | None:
-    if seq <= previous:
+    if seq == previous:
+        return f"entry {seq} is duplicated"
+    if seq < previous:
         return f"entry {seq} is out of order (after {previous})"
     if seq >= size:
         return f"entry {seq} is beyond the checkpoint (size {size})"
     try:
-        value = json.loads(entry)
-    except json.JSONDecodeError:
+        value = _json(entry)
+        canonical = canonical_json(value).decode() if isinstance(value, dict) else None
+    except (ValueError, TypeError, OverflowError):
         return f"entry {seq} is not JSON"
-    if not isinstance(value, dict) or canonical_json(value).decode() != entry:
+    if canonical is None:
+        return f"entry {seq} is not a JSON object"
+    if canonical != entry:
         return f"entry {seq} is not canonical JSON (RFC 8785)"
     if value.get("seq") != seq:
         return f"entry {seq} says it is entry {value.get('seq')} (moved)"
@@ -177,23 +207,30 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="a verifier key you trust (name+hex id+base64), e.g. from your witness; repeatable",
     )
+    parser.add_argument(
+        "--trust-file-keys",
+        action="store_true",
+        help="accept the keys inside the file (checks only that the file is self-consistent)",
+    )
     args = parser.parse_args(argv)
     try:
         pinned = [Verifier.parse(k) for k in args.key]
         report = verify_file(args.file, pinned)
-    except (OSError, UnicodeDecodeError, ExportError, NoteError) as error:
+    except (OSError, UnicodeDecodeError, ExportError, NoteError, RecursionError) as error:
         print(f"cannot verify {args.file}: {error}", file=sys.stderr)
         return 2
     if not report.ok:
         print(f"FAILED: {report.detail}", file=sys.stderr)
         return 1
-    print(f"ok: {report.detail}")
-    if not report.pinned:
+    if not report.pinned and not args.trust_file_keys:
         print(
-            "note: checked against the keys inside the file; pass the hub's verifier key with "
-            "--key to check that the hub, not whoever wrote the file, signed it",
+            "NOT VERIFIED: the file is consistent, but only with the keys inside it; pass the "
+            "hub's verifier key with --key to check that the hub, not whoever wrote the file, "
+            "signed it (or --trust-file-keys to accept them)",
             file=sys.stderr,
         )
+        return 3
+    print(f"ok: {report.detail}")
     return 0
 
 

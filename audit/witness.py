@@ -6,12 +6,14 @@ origin, a tree at least as large, the same root at the same size, and otherwise 
 proof (RFC 9162 section 2.1.4) from the stored size to the new one. Only then is the new
 checkpoint stored. Anything else means the hub's history was rewritten (or the witness was shown
 a fork) and the run fails loudly, leaving the stored state as it was and writing both signed
-checkpoints and the proof beside the state file as evidence (`FILE.evidence.json`).
+checkpoints and the proof beside the state file as evidence (`FILE.evidence-<time>.json`, never
+overwritten).
 
 Keys: the first run trusts the keys the hub publishes at `/v1/audit/verifier-key` unless keys
 are given with `--key`, and stores them. After that only stored or `--key` keys are trusted: a
 checkpoint signed by a new key (after the hub rotates) fails until the agency adds the new key
-with `--key`, having checked it through a channel other than the hub's own answer.
+with `--key`, having checked it through a channel other than the hub's own answer (`UntrustedKey`,
+a different failure from a rewritten history).
 
 HTTP is behind `Fetch` so the checks are tested without a network; nothing here needs the hub.
 """
@@ -45,6 +47,11 @@ class FetchError(RuntimeError):
 
 class HistoryRewritten(RuntimeError):
     """The hub showed a checkpoint that does not extend the one this witness stored."""
+
+
+class UntrustedKey(RuntimeError):
+    """The checkpoint is signed only by keys this witness has not been given (a key rotation
+    not yet taken up, or a forgery): no verdict on the history until the key is checked."""
 
 
 @dataclass
@@ -122,7 +129,7 @@ def witness(fetch: Fetch, state_path: Path, pinned: list[Verifier]) -> Outcome:
     try:
         checkpoint = verify_checkpoint(note, keys)
     except NoteError as error:
-        raise HistoryRewritten(
+        raise UntrustedKey(
             f"the hub's checkpoint does not verify with the keys this witness trusts ({error}); "
             "if the hub announced a key rotation, check the new key independently and pass it "
             "with --key"
@@ -182,7 +189,9 @@ def _check_extends(
             )
     if problem is None:
         return
-    evidence = state_path.with_name(state_path.name + ".evidence.json")
+    # Never overwrite earlier evidence: the first proof of a fork is the one that matters.
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    evidence = state_path.with_name(f"{state_path.name}.evidence-{stamp}.json")
     evidence.write_text(
         json.dumps(
             {

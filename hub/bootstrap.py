@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audit.note import NoteError, Verifier
 from hub import logs
 from hub.domain.vocab import AgencyKind, MessageType, Purpose
 from hub.security.crypto import KeyRing
@@ -26,7 +27,7 @@ from hub.services.registry import Registry
 from hub.services.signin import SignInService
 from hub.services.subjects import SubjectDirectory
 from hub.services.transparency import Integrator, TransparencyLog
-from hub.settings import Settings
+from hub.settings import ConfigError, Settings
 from hub.store.db import Database
 from hub.store.ephemeral import EphemeralStore, RedisEphemeralStore, SqlEphemeralStore
 from policies.engine import Agreements
@@ -76,6 +77,13 @@ def load_policy(settings: Settings) -> Agreements:
         purposes=[p.value for p in Purpose],
         agency_kinds=[k.value for k in AgencyKind],
     )
+
+
+def _verifier_keys(settings: Settings) -> list[Verifier]:
+    try:
+        return [Verifier.parse(k) for k in settings.audit_verifier_keys]
+    except NoteError as error:
+        raise ConfigError(f"HUB_AUDIT_VERIFIER_KEYS: {error}") from None
 
 
 def build(
@@ -136,6 +144,8 @@ def build(
             session_ttl=settings.session_ttl,
         ),
         clients=ClientStatus(db),
-        transparency=TransparencyLog(db, keyring, settings.audit_origin),
+        transparency=TransparencyLog(
+            db, keyring, settings.audit_origin, pinned=_verifier_keys(settings)
+        ),
         audit_search=AuditSearch(db, audit, identity),
     )

@@ -448,9 +448,14 @@ def audit_verify(keys: tuple[str, ...]) -> None:
         pinned = [Verifier.parse(k) for k in keys]
     except NoteError as error:
         raise click.BadParameter(str(error), param_hint="--key") from None
+    from hub.services.transparency import TreeDamaged
+
     services = _services()
     log = services.transparency  # type: ignore[attr-defined]
-    log.integrate()
+    try:
+        log.integrate()
+    except TreeDamaged as error:
+        click.echo(f"warning: {error.detail}; verifying what is stored", err=True)
     bar: Any = None
 
     def progress(done: int, total: int) -> None:
@@ -556,9 +561,9 @@ def audit_export(
 def audit_witness(url: str, state: Path, keys: tuple[str, ...]) -> None:
     """Hold a hub to account: fetch its checkpoint, check the signature and that it extends the
     last one stored in STATE (consistency proof). Exit 1, loudly, on a rewritten history; 2 when
-    the hub cannot be asked."""
+    the hub cannot be asked; 3 when the checkpoint is signed by a key not yet trusted."""
     from audit.note import NoteError, Verifier
-    from audit.witness import FetchError, HistoryRewritten, http_fetch, witness
+    from audit.witness import FetchError, HistoryRewritten, UntrustedKey, http_fetch, witness
 
     try:
         pinned = [Verifier.parse(k) for k in keys]
@@ -566,6 +571,9 @@ def audit_witness(url: str, state: Path, keys: tuple[str, ...]) -> None:
     except HistoryRewritten as error:
         click.echo(f"ALERT: {url} rewrote its audit history: {error}", err=True)
         sys.exit(1)
+    except UntrustedKey as error:
+        click.echo(f"UNTRUSTED KEY: {error}", err=True)
+        sys.exit(3)
     except (FetchError, NoteError, ValueError) as error:
         click.echo(f"cannot witness {url}: {error}", err=True)
         sys.exit(2)

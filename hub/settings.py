@@ -45,6 +45,9 @@ class Settings:
     # The longest an audit entry waits, after its action commits, before a signed checkpoint
     # covers it (a transparency log's maximum merge delay), in seconds.
     audit_max_merge_delay: int = 10
+    # Checkpoint verifier keys kept outside the database (C2SP vkeys): `hub audit verify` and the
+    # verification page check signatures against these, not against the keys the database holds.
+    audit_verifier_keys: tuple[str, ...] = ()
     policy_dir: Path = Path(__file__).resolve().parent.parent / "policies" / "agreements"
 
     @property
@@ -102,6 +105,7 @@ class Settings:
             log_level=env_vars.get("HUB_LOG_LEVEL", "INFO").upper(),
             trusted_proxy_hops=_int(env_vars, "HUB_TRUSTED_PROXY_HOPS", 0, minimum=0),
             audit_max_merge_delay=_int(env_vars, "HUB_AUDIT_MAX_MERGE_DELAY", 10),
+            audit_verifier_keys=tuple(env_vars.get("HUB_AUDIT_VERIFIER_KEYS", "").split()),
         )
 
 

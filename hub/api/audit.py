@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 
 from audit import merkle
 from hub.api.auth import caller, require
+from hub.domain.callers import whole_number
 from hub.domain.errors import BadRequest
 from hub.domain.messages import SubjectRef
 from hub.domain.vocab import Scope
@@ -39,12 +40,13 @@ def _count(name: str, minimum: int = 0) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         raise BadRequest(f"{name} is required", errors={name: ["Missing data for required field."]})
-    if not raw.isdigit() or int(raw) < minimum:
+    value = whole_number(raw)
+    if value is None or value < minimum:
         raise BadRequest(
             f"{name} must be a whole number of at least {minimum}",
             errors={name: [f"not a whole number >= {minimum}"]},
         )
-    return int(raw)
+    return value
 
 
 @bp.get("/checkpoint")

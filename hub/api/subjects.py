@@ -12,7 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from hub.api.auth import caller, require
 from hub.api.v1 import json_body
-from hub.domain.callers import is_uuid
+from hub.domain.callers import is_uuid, whole_number
 from hub.domain.errors import BadRequest, NotFound, ValidationFailed
 from hub.domain.matching import Details
 from hub.domain.messages import SubjectRef
@@ -202,12 +202,13 @@ def disclosures(subject_id: str) -> ResponseReturnValue:
 def _whole(raw: str | None, name: str, minimum: int, default: int | None) -> int | None:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < minimum:
+    value = whole_number(raw)
+    if value is None or value < minimum:
         raise BadRequest(
             f"{name} must be a whole number of at least {minimum}",
             errors={name: [f"not a whole number >= {minimum}"]},
         )
-    return int(raw)
+    return value
 
 
 def disclosure_view(seq: int, text: str) -> dict[str, Any]:

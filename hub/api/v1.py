@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 
 from hub.api.auth import caller, require
 from hub.api.schemas import load_envelope
+from hub.domain.callers import whole_number
 from hub.domain.errors import (
     BadRequest,
     MalformedJson,
@@ -88,10 +89,10 @@ def get_message(message_id: str) -> ResponseReturnValue:
 @bp.get("/inbox")
 @require(Scope.INBOX_READ)
 def inbox() -> ResponseReturnValue:
-    raw_limit = request.args.get("limit", "50")
-    if not raw_limit.isdigit():
+    limit = whole_number(request.args.get("limit", "50"))
+    if limit is None:
         raise BadRequest("limit must be a whole number", errors={"limit": ["not an integer"]})
-    return _services().inbox.page(caller(), request.args.get("after"), int(raw_limit))
+    return _services().inbox.page(caller(), request.args.get("after"), limit)
 
 
 @bp.get("/inbox/<inbox_id>")

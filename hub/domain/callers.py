@@ -31,3 +31,15 @@ def is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+MAX_INTEGER = 2**63 - 1  # the largest number a database integer column holds
+
+
+def whole_number(raw: str | None) -> int | None:
+    """A non-negative whole number written in ASCII digits that a database integer holds (e.g.
+    a cursor or a sequence number from a query string); None for anything else."""
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if value <= MAX_INTEGER else None

@@ -9,6 +9,7 @@ the entries of their own agency's actions.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
@@ -23,7 +24,13 @@ from hub.domain.messages import SubjectRef
 from hub.domain.vocab import AuditAction
 from hub.services.audit import AuditLog
 from hub.services.identity import Identity
-from hub.services.transparency import EntryFilter, TransparencyLog, count_entries, find_entries
+from hub.services.transparency import (
+    BATCH,
+    EntryFilter,
+    TransparencyLog,
+    count_entries,
+    find_entries,
+)
 from hub.store.db import Database
 from hub.store.models import AuditEntry
 
@@ -100,27 +107,53 @@ class AuditSearch:
         limit: int = 100,
         newest_first: bool = False,
     ) -> Page:
-        with self._db.transaction() as session:
+        # Searched in a read-only transaction (on SQLite a write transaction would hold the
+        # single writer's lock for the whole search); the read is recorded, and committed,
+        # before anything is returned.
+        with self._db.transaction(readonly=True) as session:
             root_id, ids = self._person(session, query.person) if query.person else (None, ())
             where = self._filter(query, ids, reader)
             found = find_entries(
                 session, self._audit.pseudonym, where, after, limit + 1, newest_first=newest_first
             )
-            page = found[:limit]
-            self._record_read(session, reader, root_id, query.named())
+        page = found[:limit]
+        self._record_read(reader, self._subject(root_id), query.named())
         more = len(found) > limit and bool(page)
         return Page(page, page[-1][0] if more else None, person_known=root_id is not None)
 
+    def collect(self, reader: Reader, query: AuditQuery, cap: int) -> tuple[Page, bool]:
+        """Every matching entry, newest first, up to `cap` (a download), as one audited read;
+        and whether the cap cut it short."""
+        items: list[tuple[int, str]] = []
+        with self._db.transaction(readonly=True) as session:
+            root_id, ids = self._person(session, query.person) if query.person else (None, ())
+            where = self._filter(query, ids, reader)
+            after: int | None = None
+            while len(items) <= cap:
+                batch = find_entries(
+                    session, self._audit.pseudonym, where, after, BATCH, newest_first=True
+                )
+                items += batch
+                if len(batch) < BATCH:
+                    break
+                after = batch[-1][0]
+        self._record_read(reader, self._subject(root_id), (*query.named(), "download"))
+        return Page(items[:cap], None, person_known=root_id is not None), len(items) > cap
+
     def entry(self, reader: Reader, seq: int) -> str | None:
         """One entry's canonical JSON, or None when there is none the reader may see."""
-        with self._db.transaction() as session:
+        with self._db.transaction(readonly=True) as session:
             query = select(AuditEntry.entry).where(AuditEntry.seq == seq)
             if reader.own_agency:
                 query = query.where(AuditEntry.actor_agency_id == reader.own_agency)
             entry = session.scalar(query)
-            if entry is not None:
-                self._record_read(session, reader, None, (f"entry:{seq}",))
-            return entry
+        if entry is not None:
+            subject = json.loads(entry).get("subject")
+            self._record_read(reader, subject, (f"entry:{seq}",))
+        return entry
+
+    def _subject(self, root_id: str | None) -> str | None:
+        return self._audit.pseudonym(root_id) if root_id else None
 
     def export(
         self, handle: TextIO, log: TransparencyLog, reader: Reader, query: AuditQuery
@@ -129,14 +162,14 @@ class AuditSearch:
         checkpoint covers: without filters every entry (the verifier rebuilds the root), with
         filters each entry with its inclusion proof. Returns how many entries were written."""
         head = log.integrate()
-        complete = query == AuditQuery()
-        with self._db.transaction() as session:
+        complete = query == AuditQuery() and reader.everyone
+        with self._db.transaction(readonly=True) as session:
             root_id, ids = self._person(session, query.person) if query.person else (None, ())
-            if query.person and root_id is None:
-                raise NotFound("the hub knows no one by that identifier")
-            self._record_read(
-                session, reader, root_id, (*query.named(), "export"), AuditAction.AUDIT_EXPORTED
-            )
+        if query.person and root_id is None:
+            raise NotFound("the hub knows no one by that identifier")
+        self._record_read(
+            reader, self._subject(root_id), (*query.named(), "export"), AuditAction.AUDIT_EXPORTED
+        )
         where = self._filter(query, ids, reader, below=head.size)
         with self._db.transaction(readonly=True) as session:
             count = session.scalar(count_entries(self._audit.pseudonym, where)) or 0
@@ -156,7 +189,7 @@ class AuditSearch:
         after: int | None = None
         while True:
             with self._db.transaction(readonly=True) as session:
-                batch = find_entries(session, self._audit.pseudonym, where, after, 5000)
+                batch = find_entries(session, self._audit.pseudonym, where, after, BATCH)
             proofs = (
                 [None] * len(batch)
                 if complete
@@ -164,7 +197,7 @@ class AuditSearch:
             )
             for (seq, entry), proof in zip(batch, proofs, strict=True):
                 handle.write(line(seq, entry, proof) + "\n")
-            if len(batch) < 5000:
+            if len(batch) < BATCH:
                 return count
             after = batch[-1][0]
 
@@ -195,18 +228,20 @@ class AuditSearch:
 
     def _record_read(
         self,
-        session: Session,
         reader: Reader,
-        root_id: str | None,
+        subject: str | None,
         reasons: tuple[str, ...],
         action: AuditAction = AuditAction.AUDIT_READ,
     ) -> None:
-        self._audit.record(
-            session,
-            action,
-            actor=reader.actor,
-            request_id=reader.request_id,
-            subject=self._audit.pseudonym(root_id) if root_id else None,
-            scope="audit:read" if reader.everyone else "own-agency",
-            reasons=reasons,
-        )
+        """Record a read of the log in its own short transaction (the person as the log's
+        pseudonym, the filters by name)."""
+        with self._db.transaction() as session:
+            self._audit.record(
+                session,
+                action,
+                actor=reader.actor,
+                request_id=reader.request_id,
+                subject=subject,
+                scope="audit:read" if reader.everyone else "own-agency",
+                reasons=reasons,
+            )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,12 +28,20 @@ from sqlalchemy.orm import Session
 from audit import merkle
 from audit.note import Checkpoint, Signer, Verifier, open_note
 from hub import logs
+from hub.domain.errors import HubError
 from hub.security.crypto import KeyRing
 from hub.store.db import Database
 from hub.store.models import AuditCheckpoint, AuditEntry, AuditKey, AuditNode, AuditVerification
 
 INTEGRATE_LOCK = 0x6875622D74726565  # "hub-tree"
 BATCH = 5000
+
+
+class TreeDamaged(HubError):
+    """The stored tree does not match its newest checkpoint: nothing more is signed on top of it
+    until `hub audit verify` has named what changed."""
+
+    code, status, title = "audit-tree-damaged", 503, "The audit tree is damaged"
 
 
 class DbNodes:
@@ -107,10 +115,14 @@ class VerifyResult:
 
 
 class TransparencyLog:
-    def __init__(self, db: Database, keyring: KeyRing, origin: str) -> None:
+    def __init__(
+        self, db: Database, keyring: KeyRing, origin: str, pinned: list[Verifier] | None = None
+    ) -> None:
         self._db = db
         self._keyring = keyring
-        self.origin = origin
+        self.pinned = list(pinned or [])  # verifier keys configured outside the database
+        self.origin = origin  # for the first key only; after that, the keys' name
+        self._logger = logs.get_logger("hub.audit")
 
     # -- keys --------------------------------------------------------------------------------
 
@@ -190,11 +202,26 @@ class TransparencyLog:
         leaves = []
         for expected, (seq, entry) in enumerate(rows, start=size):
             if seq != expected:
+                self._logger.error("audit.sequence_gap", missing_seq=expected, found_seq=seq)
                 break
             leaves.append(merkle.leaf_hash(entry.encode()))
         if latest is not None and not leaves:
             return _head(latest), False
         reader = DbNodes(session)
+        if latest is not None:
+            # Build only on the tree the newest checkpoint signed: its right edge must fold to
+            # that root (a changed or missing node would otherwise be signed into the future).
+            edge = merkle.decompose(0, size)
+            stored = reader.found(edge)
+            if (
+                len(stored) != len(edge)
+                or merkle.fold([stored[k] for k in edge]) != latest.root_hash
+            ):
+                self._logger.error("audit.tree_damaged", tree_size=size)
+                raise TreeDamaged(
+                    f"the stored tree does not match the checkpoint of size {size}; "
+                    "run `hub audit verify` to find what changed"
+                )
         new, root = merkle.append(reader, size, leaves)
         if new:
             session.execute(
@@ -203,7 +230,9 @@ class TransparencyLog:
             )
         new_size = size + len(leaves)
         signer = self._signer(session)
-        note = signer.sign(Checkpoint(self.origin, new_size, root).body())
+        # The log's origin is its keys' name, fixed when the first key was made: a later change
+        # of HUB_ISSUER does not change the origin witnesses hold the log to.
+        note = signer.sign(Checkpoint(signer.name, new_size, root).body())
         checkpoint = AuditCheckpoint(
             tree_size=new_size,
             root_hash=root,
@@ -218,22 +247,25 @@ class TransparencyLog:
     # -- reading -----------------------------------------------------------------------------
 
     def checkpoint(self) -> Head:
-        return self.integrate()
+        """The newest checkpoint. Serving it writes nothing (the integrators sign checkpoints,
+        within the maximum merge delay) except on a new hub's very first call."""
+        return self.latest() or self.integrate()
 
     def inclusion(self, index: int, size: int) -> list[bytes]:
         with self._db.transaction(readonly=True) as session:
             self._within(session, size)
-            return merkle.inclusion_proof(DbNodes(session), index, size)
+            return _intact(lambda: merkle.inclusion_proof(DbNodes(session), index, size))
 
     def consistency(self, first: int, second: int) -> list[bytes]:
         with self._db.transaction(readonly=True) as session:
             self._within(session, second)
-            return merkle.consistency_proof(DbNodes(session), first, second)
+            return _intact(lambda: merkle.consistency_proof(DbNodes(session), first, second))
 
     def root_at(self, size: int) -> bytes:
+        """The root of the tree of the first `size` entries (any size a checkpoint covers)."""
         with self._db.transaction(readonly=True) as session:
             self._within(session, size)
-            return merkle.root(DbNodes(session), size)
+            return _intact(lambda: [merkle.root(DbNodes(session), size)])[0]
 
     @staticmethod
     def _within(session: Session, size: int) -> None:
@@ -254,10 +286,11 @@ class TransparencyLog:
         """Recompute every leaf and the tree from the entries; check every stored node, every
         checkpoint's signature and root. The first failure is named by sequence number.
 
-        Checkpoints are checked against `keys` when given (keys obtained outside the database:
-        a database owner could add a key of their own to `audit_keys` and re-sign a rewritten
-        tree), else against the keys the database holds."""
-        result = self._verify(progress, keys)
+        Checkpoints are checked against `keys` when given, else the configured verifier keys
+        (HUB_AUDIT_VERIFIER_KEYS), both kept outside the database: a database owner could add a
+        key of their own to `audit_keys` and re-sign a rewritten tree. Failing both, against the
+        keys the database holds, and the result says so."""
+        result = self._verify(progress, keys or self.pinned or None)
         with self._db.transaction() as session:
             session.add(
                 AuditVerification(
@@ -275,37 +308,29 @@ class TransparencyLog:
     ) -> VerifyResult:
         """One pass over the entries in order, holding only the tree's right edge: each chunk's
         leaves and the subtrees they complete are compared with the stored tree, and each
-        checkpoint's root is compared when the pass reaches its size."""
+        checkpoint (read a page at a time, its signature checked) has its root compared when
+        the pass reaches its size."""
         edge = merkle.CompactRange()
         with self._db.transaction(readonly=True) as session:
-            checkpoints = session.scalars(
-                select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)
-            ).all()
             verifiers = keys if keys else self._verifiers(session)
-            signed: list[tuple[AuditCheckpoint, Checkpoint]] = []
-            for row in checkpoints:
-                where = f"checkpoint of size {row.tree_size}"
-                try:
-                    body, _ = open_note(row.note, verifiers)
-                    claim = Checkpoint.parse_body(body)
-                except ValueError as error:
-                    return VerifyResult(False, 0, f"{where}: {error}", row.tree_size)
-                if claim.size != row.tree_size or claim.origin != self.origin:
-                    return VerifyResult(False, 0, f"{where}: its signed note says otherwise")
-                if claim.root != row.root_hash:
-                    return VerifyResult(False, 0, f"{where}: its stored root is not the signed one")
-                signed.append((row, claim))
-            stored_size = checkpoints[-1].tree_size if checkpoints else 0
+            stored_size = session.scalar(
+                select(func.coalesce(func.max(AuditCheckpoint.tree_size), 0))
+            )
+            assert stored_size is not None
+            checkpoints = _checkpoints(session, verifiers)
             last = session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
             total = 0 if last is None else last + 1
             rows = session.execute(
                 select(AuditEntry.seq, AuditEntry.entry).order_by(AuditEntry.seq)
             ).yield_per(BATCH)
-            due = 0  # the next checkpoint to compare
-            while due < len(signed) and signed[due][1].size == 0:
-                if signed[due][1].root != merkle.EMPTY_ROOT:
+            count = 0  # checkpoints compared
+            due = next(checkpoints, None)  # the next checkpoint to compare
+            while isinstance(due, Checkpoint) and due.size == 0:
+                if due.root != merkle.EMPTY_ROOT:
                     return VerifyResult(False, 0, "checkpoint of size 0: not the empty tree's root")
-                due += 1
+                count, due = count + 1, next(checkpoints, None)
+            if isinstance(due, VerifyResult):
+                return due
             for chunk in rows.partitions():
                 leaves: list[bytes] = []
                 for seq, entry in chunk:
@@ -319,7 +344,9 @@ class TransparencyLog:
                     try:
                         inner = _entry_seq(entry)
                     except ValueError:
-                        return VerifyResult(False, seq, f"entry {seq} is not canonical JSON", seq)
+                        return VerifyResult(
+                            False, seq, f"entry {seq} is not JSON naming its number", seq
+                        )
                     if inner != seq:
                         return VerifyResult(
                             False, seq, f"entry {seq} says it is entry {inner} (moved)", seq
@@ -329,34 +356,36 @@ class TransparencyLog:
                 done = 0
                 while done < len(leaves):
                     stop = len(leaves)
-                    if due < len(signed):
-                        stop = min(stop, done + signed[due][1].size - edge.size)
+                    if due is not None:
+                        stop = min(stop, done + due.size - edge.size)
                     bad = self._compare(session, edge.extend(leaves[done:stop]), stored_size)
                     if bad is not None:
                         return bad
                     done = stop
-                    while due < len(signed) and signed[due][1].size == edge.size:
-                        if edge.root() != signed[due][1].root:
+                    while due is not None and due.size == edge.size:
+                        if edge.root() != due.root:
                             return VerifyResult(
                                 False,
                                 edge.size,
                                 f"checkpoint of size {edge.size}: the entries do not hash to "
                                 "its root (entries and tree were rewritten after it was signed)",
                             )
-                        due += 1
+                        count, due = count + 1, next(checkpoints, None)
+                        if isinstance(due, VerifyResult):
+                            return due
                 if progress is not None:
                     progress(edge.size, total)
             size = edge.size
-            if due < len(signed):
-                missing = signed[due][1].size
+            if due is not None:
                 return VerifyResult(
                     False,
                     size,
-                    f"checkpoint of size {missing}: the log holds only {size} entries "
+                    f"checkpoint of size {due.size}: the log holds only {size} entries "
                     f"(entry {size} onwards is missing)",
                     size,
                 )
-        return VerifyResult(True, size, f"{size} entries and {len(signed)} checkpoints verified")
+        trust = "" if keys else " (signatures checked with the keys the database holds)"
+        return VerifyResult(True, size, f"{size} entries and {count} checkpoints verified{trust}")
 
     @staticmethod
     def _compare(
@@ -463,6 +492,50 @@ class Integrator:
             self._log.integrate()
         except Exception:  # noqa: BLE001 (a database blip must not end the thread; retried)
             self._logger.exception("audit.integrate_failed")
+
+
+def _checkpoints(
+    session: Session, verifiers: list[Verifier]
+) -> Iterator[Checkpoint | VerifyResult]:
+    """Every checkpoint, smallest first, a page at a time, each as its signed claim once its
+    signature, size, origin (the signing key's name) and stored root agree; else the failure."""
+    after = -1
+    while True:
+        page = session.scalars(
+            select(AuditCheckpoint)
+            .where(AuditCheckpoint.tree_size > after)
+            .order_by(AuditCheckpoint.tree_size)
+            .limit(1000)
+        ).all()
+        for row in page:
+            where = f"checkpoint of size {row.tree_size}"
+            try:
+                body, signers = open_note(row.note, verifiers)
+                claim = Checkpoint.parse_body(body)
+            except ValueError as error:
+                yield VerifyResult(False, row.tree_size, f"{where}: {error}", row.tree_size)
+                return
+            if claim.size != row.tree_size or claim.origin not in {v.name for v in signers}:
+                yield VerifyResult(False, row.tree_size, f"{where}: its signed note says otherwise")
+                return
+            if claim.root != row.root_hash:
+                yield VerifyResult(
+                    False, row.tree_size, f"{where}: its stored root is not the signed one"
+                )
+                return
+            yield claim
+        if len(page) < 1000:
+            return
+        after = page[-1].tree_size
+
+
+def _intact(proof: Callable[[], list[bytes]]) -> list[bytes]:
+    try:
+        return proof()
+    except LookupError:
+        raise TreeDamaged(
+            "the audit tree is missing nodes this proof needs; run `hub audit verify`"
+        ) from None
 
 
 def _head(row: AuditCheckpoint) -> Head:

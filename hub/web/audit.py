@@ -8,6 +8,7 @@ POST only (never in URLs or access logs), and every page that shows entries is i
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -18,10 +19,11 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 from flask.typing import ResponseReturnValue
 
 from audit import merkle
+from hub.domain.callers import MAX_INTEGER, whole_number
 from hub.domain.messages import SubjectRef
 from hub.domain.vocab import AuditAction, Decision, Role
 from hub.services.audit_search import AuditQuery, Page, Reader
-from hub.services.transparency import b64
+from hub.services.transparency import TreeDamaged, b64
 from hub.web.decisions import BASES, select_items
 from hub.web.views import signed_in
 
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 
 bp = Blueprint("audit_pages", __name__, url_prefix="/ui/audit")
 PAGE = 50
-CSV_LIMIT = 10_000
+CSV_LIMIT = 100_000
 
 ACTIONS: dict[str, str] = {
     AuditAction.TOKEN_ISSUED: "Access token issued",
@@ -108,10 +110,13 @@ def _day(text: str, field: str, errors: dict[str, str]) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
+        day = None
+    if day is None or not 1900 <= day.year <= 2999:
         errors[field] = "Enter a real date, like 2026-11-24"
         return None
+    return day
 
 
 def _person(text: str, errors: dict[str, str]) -> SubjectRef | None:
@@ -188,7 +193,7 @@ def search() -> ResponseReturnValue:
         page = _services().audit_search.search(
             reader,
             query,
-            after=int(before) if before.isdigit() else None,
+            after=whole_number(before),
             limit=PAGE,
             newest_first=True,
         )
@@ -216,6 +221,8 @@ def search() -> ResponseReturnValue:
 def entry(seq: int) -> ResponseReturnValue:
     reader = _ig_only()
     services = _services()
+    if seq > MAX_INTEGER:
+        abort(404)
     text = services.audit_search.entry(reader, seq)
     if text is None:
         abort(404)
@@ -225,12 +232,16 @@ def entry(seq: int) -> ResponseReturnValue:
     head = services.transparency.latest()
     included = None
     if head is not None and seq < head.size:
-        proof = services.transparency.inclusion(seq, head.size)
+        try:
+            proof = services.transparency.inclusion(seq, head.size)
+        except TreeDamaged:
+            proof = None
         included = {
             "size": head.size,
             "at": head.created_at,
-            "verified": merkle.verify_inclusion(leaf, seq, head.size, proof, head.root),
-            "proof": len(proof),
+            "verified": proof is not None
+            and merkle.verify_inclusion(leaf, seq, head.size, proof, head.root),
+            "proof": len(proof) if proof is not None else 0,
         }
     return render_template(
         "audit/entry.html",
@@ -313,7 +324,7 @@ def person() -> ResponseReturnValue:
             page = _services().audit_search.search(
                 reader,
                 _disclosures(ref, form),
-                after=int(before) if before.isdigit() else None,
+                after=whole_number(before),
                 limit=PAGE,
                 newest_first=True,
             )
@@ -351,8 +362,8 @@ def person_csv() -> ResponseReturnValue:
     ref = _person(request.form.get("person", "").strip(), errors)
     if ref is None:
         abort(404)
-    page = _services().audit_search.search(
-        reader, _disclosures(ref, request.form), limit=CSV_LIMIT, newest_first=True
+    page, truncated = _services().audit_search.collect(
+        reader, _disclosures(ref, request.form), CSV_LIMIT
     )
     if not page.person_known:
         abort(404)
@@ -381,6 +392,8 @@ def person_csv() -> ResponseReturnValue:
                 "; ".join(e.get("reasons", [])),
             )
         )
+    if truncated:
+        writer.writerow([f"(only the newest {CSV_LIMIT:,}: export the rest with hub audit export)"])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Response(
         out.getvalue(),
@@ -405,7 +418,8 @@ def verification() -> ResponseReturnValue:
     services = _services()
     result = None
     if request.method == "POST":
-        services.transparency.integrate()
+        with contextlib.suppress(TreeDamaged):  # a damaged tree: verification names the change
+            services.transparency.integrate()
         result = services.transparency.verify(by=f"web: {g.user.username}")
     head = services.transparency.latest()
     waiting, oldest = services.transparency.backlog()

@@ -43,7 +43,10 @@ def chromium_path() -> str:
 @pytest.fixture
 def hub_server(database_url: str, tmp_path: Path) -> Iterator[RunningHub]:
     # The demo needs an empty database: the test database is freshly migrated and empty.
-    process, running = start_hub(tmp_path / "var", database_url)
+    # Audit entries join a signed checkpoint within a second (the pages show proofs at once).
+    process, running = start_hub(
+        tmp_path / "var", database_url, extra_env={"HUB_AUDIT_MAX_MERGE_DELAY": "1"}
+    )
     try:
         yield running
     finally:

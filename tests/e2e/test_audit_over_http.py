@@ -27,6 +27,15 @@ def _tree_and_entries(database_url: str) -> tuple[int, int]:
         engine.dispose()
 
 
+def integrated(database_url: str) -> None:
+    """Wait until a signed checkpoint covers every entry committed so far (liveness: a minute)."""
+    _, committed = _tree_and_entries(database_url)
+    deadline = time.monotonic() + 60
+    while _tree_and_entries(database_url)[0] < committed:
+        assert time.monotonic() < deadline, "no checkpoint covered the entries"
+        time.sleep(0.2)
+
+
 def _witness(url: str, state: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 (the hub command, fixed arguments)
         [str(BIN / "hub"), "audit", "witness", url, "--state", str(state)],
@@ -54,21 +63,14 @@ def test_entries_are_integrated_without_being_asked_and_a_witness_follows(
             timeout=10,
         )
         assert issued.status_code == 200
-        _, committed = _tree_and_entries(database_url)
-        deadline = time.monotonic() + 60  # liveness only: the delay is 1 s
-        while _tree_and_entries(database_url)[0] < committed:
-            assert time.monotonic() < deadline, "no checkpoint covered the entries"
-            time.sleep(0.2)
+        integrated(database_url)  # without anyone reading a checkpoint
 
         state = tmp_path / "witness.json"
         first = _witness(hub.url, state)
         assert first.returncode == 0, first.stderr
         assert "trusting on first use" in first.stderr and "first checkpoint stored" in first.stdout
         requests.post(hub.token_endpoint, data={"grant_type": "client_credentials"}, timeout=10)
-        _, committed = _tree_and_entries(database_url)
-        while _tree_and_entries(database_url)[0] < committed:
-            assert time.monotonic() < deadline, "no checkpoint covered the new entries"
-            time.sleep(0.2)
+        integrated(database_url)
         second = _witness(hub.url, state)
         assert second.returncode == 0, second.stderr
         assert "consistent with the stored checkpoint" in second.stdout

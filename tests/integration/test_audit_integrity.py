@@ -41,6 +41,8 @@ from hub.store.models import AuditEntry
 
 AUDIT_TABLES = ("audit_entries", "audit_nodes", "audit_checkpoints", "audit_keys")
 PERSON = "person-audit-integrity"
+# verify() without pinned keys says which keys it trusted.
+DB_KEYS = " (signatures checked with the keys the database holds)"
 
 
 class _RolledBack(Exception):
@@ -385,7 +387,7 @@ def test_concurrent_writers_and_integrators_leave_a_gap_free_verified_log(
     result = services.transparency.verify()
     assert result.ok, result.detail
     checkpoints = _checkpoints(services)
-    assert result.detail == f"{total} entries and {len(checkpoints)} checkpoints verified"
+    assert result.detail == f"{total} entries and {len(checkpoints)} checkpoints verified" + DB_KEYS
     sizes = [size for size, _, _ in checkpoints]
     assert sizes == sorted(set(sizes)), "checkpoints written out of order or twice for one size"
     assert sizes[-1] == total
@@ -701,7 +703,7 @@ def test_many_checkpoints_verify_in_small_chunks(chunked: Services) -> None:
     progress: list[tuple[int, int]] = []
     result = services.transparency.verify(progress=lambda done, of: progress.append((done, of)))
     assert result.ok, result.detail
-    assert result.detail == f"{total} entries and {len(checkpoints)} checkpoints verified"
+    assert result.detail == f"{total} entries and {len(checkpoints)} checkpoints verified" + DB_KEYS
     assert result.size == total
     # Streamed: one progress call per chunk of `batch` entries.
     ends = [*range(batch, total, batch), total]
@@ -755,4 +757,4 @@ def test_an_empty_log_verifies(services: Services) -> None:
     assert head.size == 0 and head.root == merkle.EMPTY_ROOT
     result = services.transparency.verify()
     assert result.ok, result.detail
-    assert result.detail == "0 entries and 1 checkpoints verified"
+    assert result.detail == "0 entries and 1 checkpoints verified" + DB_KEYS

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from audit.note import Verifier
 from audit.verify import verify_file
-from audit.witness import FetchError, HistoryRewritten, load_state, witness
+from audit.witness import FetchError, HistoryRewritten, UntrustedKey, load_state, witness
 from hub.cli import main
 from tests.integration.test_transparency_log import _send
 
@@ -102,7 +102,11 @@ def test_a_complete_export_verifies_offline_and_a_changed_one_does_not(
     dropped.write_text("\n".join(lines[:2] + lines[3:]) + "\n")
     assert "entry 1 is missing" in _offline(dropped, "--key", key).stderr
 
-    # A file signed by someone else: fine on its own keys, refused against the hub's.
+    # Without the hub's key the verdict is withheld (exit 3), whoever signed the file.
+    unpinned = _offline(path)
+    assert unpinned.returncode == 3 and "NOT VERIFIED" in unpinned.stderr
+    assert _offline(path, "--trust-file-keys").returncode == 0
+    # A file signed by someone else: consistent on its own keys, refused against the hub's.
     other = _rewrite_header(path, tmp_path / "other.jsonl")
     assert verify_file(other, []).ok
     refused = _offline(other, "--key", key)
@@ -176,8 +180,10 @@ def _rewrite_header(path: Path, target: Path) -> Path:
     return target
 
 
-def _fetch(client: Any) -> Any:
+def _fetch(client: Any, services: Any) -> Any:
     def fetch(path: str) -> str:
+        if path == "/v1/audit/checkpoint":
+            services.transparency.integrate()  # the serving processes' integrator, in effect
         answer = client.get(path)
         if answer.status_code != 200:
             raise FetchError(f"GET {path} answered {answer.status_code}")
@@ -192,13 +198,13 @@ def test_the_witness_accepts_growth_and_catches_a_rewritten_history(
     court = token("courts-sheffield")
     _send(client, court)
     state_file = tmp_path / "witness.json"
-    first = witness(_fetch(client), state_file, [])
+    first = witness(_fetch(client, services), state_file, [])
     assert first.previous_size is None and first.trusted_new_keys  # trusted on first use
     stored = load_state(state_file)
     assert stored is not None and stored.size == first.checkpoint.size
 
     _send(client, court)
-    second = witness(_fetch(client), state_file, [])
+    second = witness(_fetch(client, services), state_file, [])
     assert second.previous_size == first.checkpoint.size < second.checkpoint.size
     assert "consistent with the stored checkpoint" in second.describe()
     before = state_file.read_text()
@@ -210,9 +216,10 @@ def test_the_witness_accepts_growth_and_catches_a_rewritten_history(
     )
     _send(client, court)
     with pytest.raises(HistoryRewritten, match="entries before .* were changed"):
-        witness(_fetch(client), state_file, [])
+        witness(_fetch(client, services), state_file, [])
     assert state_file.read_text() == before  # the stored checkpoint is kept
-    evidence = json.loads((tmp_path / "witness.json.evidence.json").read_text())
+    (found,) = tmp_path.glob("witness.json.evidence-*.json")
+    evidence = json.loads(found.read_text())
     assert evidence["stored_checkpoint"] == load_state(state_file).checkpoint  # type: ignore[union-attr]
     assert evidence["new_checkpoint"] != evidence["stored_checkpoint"]
 
@@ -224,19 +231,19 @@ def test_the_witness_catches_a_rolled_back_log_and_an_unknown_key(
     _send(client, court)
     _send(client, court)
     state_file = tmp_path / "witness.json"
-    size = witness(_fetch(client), state_file, []).checkpoint.size
+    size = witness(_fetch(client, services), state_file, []).checkpoint.size
     _rewrite_history(services, f"DELETE FROM audit_entries WHERE seq >= {size // 2}")
     with pytest.raises(HistoryRewritten, match="shrank"):
-        witness(_fetch(client), state_file, [])
+        witness(_fetch(client, services), state_file, [])
 
     # A rotated key is not trusted until the agency passes it with --key.
     state_file.unlink()
-    witness(_fetch(client), state_file, [])
+    witness(_fetch(client, services), state_file, [])
     new_key = services.transparency.rotate_key()
     _send(client, court)
-    with pytest.raises(HistoryRewritten, match="pass it with --key"):
-        witness(_fetch(client), state_file, [])
-    outcome = witness(_fetch(client), state_file, [new_key])
+    with pytest.raises(UntrustedKey, match="pass it with --key"):
+        witness(_fetch(client, services), state_file, [])
+    outcome = witness(_fetch(client, services), state_file, [new_key])
     assert outcome.checkpoint.size > size // 2
     assert str(new_key) in load_state(state_file).keys  # type: ignore[union-attr]
 
