@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import os
 import shutil
 import sys
@@ -47,6 +48,16 @@ def _services() -> object:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _cli_actor() -> Actor:
+    """Who acted, for the audit log: the command line, and the operating-system account that
+    ran it (operators' accounts, never a person the hub holds data about)."""
+    try:
+        account = getpass.getuser()
+    except (KeyError, OSError):
+        account = f"uid {os.getuid()}"
+    return Actor(user=f"cli:{account}")
 
 
 def friendly(command: F) -> F:
@@ -112,7 +123,7 @@ def agency_add(agency_id: str, name: str, kind: str, region: str) -> None:
             name=name,
             kind=AgencyKind(kind),
             region=region,
-            actor=Actor(user="cli"),
+            actor=_cli_actor(),
         )
     click.echo(f"agency {agency_id} added")
 
@@ -148,7 +159,7 @@ def client_add(
             public_key_pem=public_key.read_bytes() if public_key else None,
             issue_secret=issue_secret,
             scopes=[Scope(s) for s in scopes] or None,
-            actor=Actor(user="cli"),
+            actor=_cli_actor(),
         )
     click.echo(f"client_id: {new.client_id}")
     if new.kid:
@@ -164,7 +175,7 @@ def client_disable(client_id: str) -> None:
     """Stop a client: no new tokens; its live tokens are refused within 30 seconds."""
     services = _services()
     with services.db.transaction() as session:  # type: ignore[attr-defined]
-        services.registry.disable_client(session, client_id, actor=Actor(user="cli"))  # type: ignore[attr-defined]
+        services.registry.disable_client(session, client_id, actor=_cli_actor())  # type: ignore[attr-defined]
     click.echo(f"client {client_id} disabled")
 
 
@@ -198,7 +209,7 @@ def user_add(username: str, display_name: str, agency_id: str, role: str, cleara
             password=password,
             agency_id=agency_id,
             role=Role(role),
-            actor=Actor(user="cli"),
+            actor=_cli_actor(),
             clearance=clearance,
         )
     click.echo(f"user {username.lower()} added")
@@ -466,7 +477,7 @@ def audit_verify(keys: tuple[str, ...]) -> None:
         bar.update(done - bar.pos)
 
     try:
-        result = log.verify(progress, keys=pinned)
+        result = log.verify(progress, by=f"hub audit verify ({_cli_actor().user})", keys=pinned)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -533,7 +544,7 @@ def audit_export(
         until=_when(until, "--until"),
     )
     services = _services()
-    reader = Reader(Actor(user="cli"), None, everyone=True)
+    reader = Reader(_cli_actor(), None, everyone=True)
     tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("w", encoding="utf-8") as handle:

@@ -147,7 +147,11 @@ def _rows(page: Page, names: dict[str, str]) -> list[dict[str, Any]]:
                 "time": entry["time"][:19].replace("T", " "),
                 "action": ACTIONS.get(entry["action"], entry["action"]),
                 "by": names.get(actor.get("agency", ""), actor.get("agency"))
-                or ("the hub's command line" if actor.get("user") == "cli" else "—"),
+                or (
+                    f"the hub's command line ({actor['user'].removeprefix('cli:')})"
+                    if str(actor.get("user", "")).startswith("cli")
+                    else "—"
+                ),
                 "recipient": names.get(entry.get("recipient", ""), entry.get("recipient")),
                 "decision": DECISIONS.get(entry.get("decision", "")),
             }
