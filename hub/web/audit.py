@@ -12,6 +12,7 @@ import contextlib
 import csv
 import io
 import json
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 bp = Blueprint("audit_pages", __name__, url_prefix="/ui/audit")
 PAGE = 50
 CSV_LIMIT = 100_000
+_VERIFYING = threading.Lock()
 
 ACTIONS: dict[str, str] = {
     AuditAction.TOKEN_ISSUED: "Access token issued",
@@ -421,10 +423,18 @@ def verification() -> ResponseReturnValue:
     _ig_only()
     services = _services()
     result = None
+    busy = False
     if request.method == "POST":
-        with contextlib.suppress(TreeDamaged):  # a damaged tree: verification names the change
-            services.transparency.integrate()
-        result = services.transparency.verify(by=f"web: {g.user.username}")
+        # One verification at a time in this process: each reads the whole log.
+        if _VERIFYING.acquire(blocking=False):
+            try:
+                with contextlib.suppress(TreeDamaged):  # verification names the damage
+                    services.transparency.integrate()
+                result = services.transparency.verify(by=f"web: {g.user.username}")
+            finally:
+                _VERIFYING.release()
+        else:
+            busy = True
     head = services.transparency.latest()
     waiting, oldest = services.transparency.backlog()
     return render_template(
@@ -434,6 +444,7 @@ def verification() -> ResponseReturnValue:
         keys=services.transparency.verifiers(),
         last=services.transparency.last_verification(),
         result=result,
+        busy=busy,
         waiting=waiting,
         oldest=oldest,
         max_delay=services.settings.audit_max_merge_delay,

@@ -118,6 +118,14 @@ def test_verification_status_and_verify_now(client: Any, services: Any, token: A
     last = services.transparency.last_verification()
     assert last.ok and last.verified_by == "web: ig.officer"
 
+    # One at a time: a second request while one runs is told so, and starts nothing.
+    from hub.web.audit import _VERIFYING
+
+    with _VERIFYING:
+        busy = _text(_post(client, "/ui/audit/verification"))
+    assert "already running" in busy
+    assert services.transparency.last_verification().id == last.id
+
 
 def test_no_one_else_finds_the_audit_pages(client: Any, services: Any, token: Any) -> None:
     _send(client, token("courts-sheffield"))
