@@ -145,7 +145,7 @@ def build(
         ),
         clients=ClientStatus(db),
         transparency=TransparencyLog(
-            db, keyring, settings.audit_origin, pinned=_verifier_keys(settings)
+            db, keyring, settings.audit_origin, audit, pinned=_verifier_keys(settings)
         ),
         audit_search=AuditSearch(db, audit, identity),
     )

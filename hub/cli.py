@@ -492,7 +492,7 @@ def audit_verify(keys: tuple[str, ...]) -> None:
 def audit_rotate_key() -> None:
     """Sign checkpoints with a new key from now on (older checkpoints keep their key)."""
     services = _services()
-    verifier = services.transparency.rotate_key()  # type: ignore[attr-defined]
+    verifier = services.transparency.rotate_key(_cli_actor())  # type: ignore[attr-defined]
     click.echo(f"new verifier key: {verifier}")
 
 
@@ -557,7 +557,10 @@ def audit_export(
         os.replace(tmp, file)
     finally:
         tmp.unlink(missing_ok=True)
-    click.echo(f"{count} entries exported to {file}; check it with: python -m audit.verify {file}")
+    click.echo(
+        f"{count} entries exported to {file}; check it with: "
+        f"python -m audit.verify {file} --key <each of the hub's verifier keys>"
+    )
 
 
 @audit_group.command("witness", with_appcontext=False)

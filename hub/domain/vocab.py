@@ -155,6 +155,7 @@ class AuditAction(StrEnum):
     OVERRIDE_REVIEWED = "override.reviewed"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORTED = "audit.exported"
+    AUDIT_KEY_ROTATED = "audit.key_rotated"
 
 
 class Decision(StrEnum):

@@ -26,10 +26,13 @@ from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from audit import merkle
+from audit.entry import Actor
 from audit.note import Checkpoint, Signer, Verifier, open_note
 from hub import logs
 from hub.domain.errors import HubError
+from hub.domain.vocab import AuditAction
 from hub.security.crypto import KeyRing
+from hub.services.audit import AuditLog
 from hub.store.db import Database
 from hub.store.models import AuditCheckpoint, AuditEntry, AuditKey, AuditNode, AuditVerification
 
@@ -116,9 +119,15 @@ class VerifyResult:
 
 class TransparencyLog:
     def __init__(
-        self, db: Database, keyring: KeyRing, origin: str, pinned: list[Verifier] | None = None
+        self,
+        db: Database,
+        keyring: KeyRing,
+        origin: str,
+        audit: AuditLog,
+        pinned: list[Verifier] | None = None,
     ) -> None:
         self._db = db
+        self._audit = audit
         self._keyring = keyring
         self.pinned = list(pinned or [])  # verifier keys configured outside the database
         self.origin = origin  # for the first key only; after that, the keys' name
@@ -153,11 +162,21 @@ class TransparencyLog:
         session.flush()
         return signer
 
-    def rotate_key(self) -> Verifier:
-        """Sign from now on with a new key; the old ones stay, to verify what they signed."""
+    def rotate_key(self, actor: Actor) -> Verifier:
+        """Sign from now on with a new key; the old ones stay, to verify what they signed. The
+        rotation is an audit entry, and the checkpoint that covers it is the first signed with
+        the new key (so witnesses meet the new key at once)."""
         with self._db.transaction() as session:
             self._lock(session)
-            return self._new_key(session).verifier
+            verifier = self._new_key(session).verifier
+            self._audit.record(
+                session,
+                AuditAction.AUDIT_KEY_ROTATED,
+                actor=actor,
+                reasons=(f"key:{verifier.id.hex()}",),
+            )
+        self.integrate()
+        return verifier
 
     def verifiers(self) -> list[Verifier]:
         """Every checkpoint key the hub has used, newest first."""
@@ -573,7 +592,11 @@ def _matching(query: Any, pseudonym: Callable[[str], str], where: EntryFilter) -
     if where.below is not None:
         query = query.where(AuditEntry.seq < where.below)
     if where.disclosures:
-        query = query.where(AuditEntry.recipient_agency_id.is_not(None))
+        # A decision about a recipient (not the sender's own `message.accepted`, which names
+        # the recipient it asked for but decides nothing).
+        query = query.where(
+            AuditEntry.recipient_agency_id.is_not(None), AuditEntry.decision.is_not(None)
+        )
     if where.subject_ids is not None:
         query = query.where(
             AuditEntry.subject_pseudonym.in_([pseudonym(s) for s in where.subject_ids])

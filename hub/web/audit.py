@@ -73,6 +73,7 @@ ACTIONS: dict[str, str] = {
     AuditAction.OVERRIDE_REVIEWED: "Emergency override reviewed",
     AuditAction.AUDIT_READ: "Audit log read",
     AuditAction.AUDIT_EXPORTED: "Audit log exported",
+    AuditAction.AUDIT_KEY_ROTATED: "Checkpoint signing key rotated",
 }
 DECISIONS = {Decision.PERMIT.value: "Shared", Decision.DENY.value: "Refused"}
 CSV_COLUMNS = [

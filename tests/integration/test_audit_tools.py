@@ -16,10 +16,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from audit.entry import Actor
 from audit.note import Verifier
 from audit.verify import verify_file
 from audit.witness import FetchError, HistoryRewritten, UntrustedKey, load_state, witness
 from hub.cli import main
+from tests.conftest import audit_entries
 from tests.integration.test_transparency_log import _send
 
 REPO = Path(__file__).resolve().parents[2]
@@ -241,7 +243,12 @@ def test_the_witness_catches_a_rolled_back_log_and_an_unknown_key(
     # A rotated key is not trusted until the agency passes it with --key.
     state_file.unlink()
     witness(_fetch(client, services), state_file, [])
-    new_key = services.transparency.rotate_key()
+    new_key = services.transparency.rotate_key(Actor(user="test"))
+    rotated = audit_entries(services, "audit.key_rotated")
+    assert rotated[-1]["reasons"] == [f"key:{new_key.id.hex()}"]
+    # The checkpoint covering the rotation is already signed with the new key.
+    with pytest.raises(UntrustedKey, match="pass it with --key"):
+        witness(_fetch(client, services), state_file, [])
     _send(client, court)
     with pytest.raises(UntrustedKey, match="pass it with --key"):
         witness(_fetch(client, services), state_file, [])
@@ -259,7 +266,7 @@ def test_verify_against_a_key_kept_outside_the_database(
     _send(client, token("courts-sheffield"))
     kept = _hub_key(services)
     assert _cli(settings, "audit", "verify", "--key", kept).exit_code == 0
-    services.transparency.rotate_key()
+    services.transparency.rotate_key(Actor(user="test"))
     _rewrite_history(
         services,
         "UPDATE audit_entries SET entry = replace(entry, '\"time\"', '\"timE\"') WHERE seq = 1",

@@ -317,7 +317,8 @@ def test_audit_verify_and_key_rotation(cli_env: dict[str, str]) -> None:
     )
     again = run("audit", "verify")
     assert again.exit_code == 0, again.output  # the old checkpoint verifies with the old key
-    assert "2 entries and 2 checkpoints verified" in again.output
+    # agency, rotation (its own checkpoint, the new key's first), agency
+    assert "3 entries and 3 checkpoints verified" in again.output
     services = build(Settings.from_env())
     with services.db.engine.begin() as conn:  # a database owner rewrites history
         if conn.dialect.name == "postgresql":

@@ -77,6 +77,7 @@ def test_disclosures_of_a_person_by_who_asks(client: Any, services: Any, token: 
     ig = _ig_token(client, services)
     everything = _get(client, path + "?refusals=true", ig).get_json()["items"]
     assert {i["auditEntry"] for i in everything} >= {i["auditEntry"] for i in items}
+    assert {i["decision"] for i in everything} <= {"permit", "deny"}  # decisions only
     first = _get(client, path + "?limit=1", ig).get_json()
     assert len(first["items"]) == 1 and first["next"] == str(first["items"][0]["auditEntry"])
     second = _get(client, path + f"?limit=1&before={first['next']}", ig).get_json()
