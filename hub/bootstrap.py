@@ -13,6 +13,7 @@ from hub.domain.vocab import AgencyKind, MessageType, Purpose
 from hub.security.crypto import KeyRing
 from hub.security.keys import SigningKeys
 from hub.security.tokens import TokenService
+from hub.services.alerts import ReconvictionAlerts
 from hub.services.audit import AuditLog
 from hub.services.audit_search import AuditSearch
 from hub.services.clients import ClientStatus
@@ -131,7 +132,15 @@ def build(
         records=records,
         messages=messages,
         consents=consents,
-        documents=DocumentService(db, audit, identity, messages, records, consents),
+        documents=DocumentService(
+            db,
+            audit,
+            identity,
+            messages,
+            records,
+            consents,
+            ReconvictionAlerts(audit, identity, messages, records),
+        ),
         subjects=SubjectDirectory(db, audit, identity, messages, records, consents),
         overrides=OverrideReviews(db, audit, identity),
         inbox=InboxService(db, audit, identity),

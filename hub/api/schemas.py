@@ -417,6 +417,29 @@ class ConsentWithdrawnSchema(StrictSchema):
     evidence = fields.Nested(ConsentEvidenceSchema, load_default=None)
 
 
+class ReconvictionAlertSchema(StrictSchema):
+    """What the hub tells the people who work with someone when a court convicts them: whether
+    it is a reconviction for the measured cohort (offence within 12 months of release, conviction
+    within 18; out-of-court disposals never count), the conviction as its agreement allows, and
+    how many reconvictions the person now has since that release. Only the hub emits it."""
+
+    verdict = fields.String(
+        required=True, validate=validate.OneOf(["reconviction", "offence_before_release"])
+    )
+    finding = _text(500, required=True, metadata={"description": "the verdict in words"})
+    releaseDate = fields.Date(required=True, metadata={"description": "the release measured from"})
+    offence = fields.Nested(OffenceSchema, required=True)
+    severity = fields.Nested(SeveritySchema, load_default=None)
+    convictionDate = fields.Date(required=True)
+    court = fields.Nested(CourtSchema, required=True)
+    disposal = fields.Nested(DisposalSchema, load_default=None)
+    reconvictionsSinceRelease = fields.Integer(
+        required=True, metadata={"description": "offences counted since that release, this one too"}
+    )
+    courtOccasionsSinceRelease = fields.Integer(required=True)
+    conviction = _text(36, required=True, metadata={"description": "the court's message id"})
+
+
 DATA_SCHEMAS: dict[MessageType, type[Schema]] = {
     MessageType.CONVICTION: ConvictionSchema,
     MessageType.REFERRAL: ReferralSchema,
@@ -430,6 +453,7 @@ DATA_SCHEMAS: dict[MessageType, type[Schema]] = {
     MessageType.HANDOVER: HandoverSchema,
     MessageType.CONSENT: ConsentSchema,
     MessageType.CONSENT_WITHDRAWN: ConsentWithdrawnSchema,
+    MessageType.RECONVICTION_ALERT: ReconvictionAlertSchema,
 }
 
 
@@ -467,9 +491,15 @@ class EnvelopeSchema(Schema):
 
     @validates("type")
     def _known_type(self, value: str, **_: Any) -> None:
-        if MessageType.from_ce_type(value) is None:
-            known = ", ".join(t.ce_type for t in MessageType)
+        found = MessageType.from_ce_type(value)
+        if found is None:
+            known = ", ".join(t.ce_type for t in MessageType if not t.hub_emitted)
             raise ValidationError(f"unknown message type; known types: {known}")
+        if found.hub_emitted:
+            raise ValidationError(
+                f"only the hub emits {found.value} (from the courts' convictions); "
+                f"send the conviction instead"
+            )
 
     @validates_schema
     def _override(self, data: dict[str, Any], **_: Any) -> None:

@@ -30,6 +30,7 @@ class RecordKind(StrEnum):
     IOM_OWNER = "owner.iom"
     CONSENT = "consent"
     RESTRICTION = "restriction"
+    CONVICTION = "conviction"  # dates and codes only: what the reconviction rule needs
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,15 @@ def _owner(kind: RecordKind, person: Any, on: date | None) -> list[Fact]:
 
 def facts_of(message_type: MessageType, data: dict[str, Any]) -> list[Fact]:
     """The facts a canonical message states about its person (none for most message types)."""
+    if message_type is MessageType.CONVICTION:
+        offence = data.get("offence") or {}
+        value = {
+            "offenceOn": offence.get("committedOn"),
+            "convictedOn": data.get("convictionDate"),
+            "offenceCode": offence.get("code"),
+            "hearing": data.get("hearingId"),
+        }
+        return [Fact(RecordKind.CONVICTION, value, None, _day(data.get("convictionDate")))]
     if message_type is MessageType.RELEASE:
         return [Fact(RecordKind.RELEASE, dict(data), None, _day(data.get("releaseDate")))]
     if message_type is MessageType.COHORT_MEMBERSHIP:

@@ -72,6 +72,12 @@ class MessageType(StrEnum):
     HANDOVER = "handover"
     CONSENT = "consent"
     CONSENT_WITHDRAWN = "consent-withdrawn"
+    RECONVICTION_ALERT = "reconviction-alert"  # only the hub emits it
+
+    @property
+    def hub_emitted(self) -> bool:
+        """A type the hub itself writes (from what agencies sent): no agency may send it."""
+        return self is MessageType.RECONVICTION_ALERT
 
     @property
     def ce_type(self) -> str:

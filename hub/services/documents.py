@@ -38,6 +38,7 @@ from hub.domain.errors import (
 from hub.domain.matching import Details
 from hub.domain.records import facts_of
 from hub.domain.vocab import AuditAction, MessageType, Purpose
+from hub.services.alerts import ReconvictionAlerts
 from hub.services.audit import AuditLog, discard_pending, pending_mark
 from hub.services.consents import ConsentRegister
 from hub.services.identity import Identity
@@ -130,8 +131,10 @@ class DocumentService:
         messages: MessageService,
         records: SubjectRecords,
         consents: ConsentRegister,
+        alerts: ReconvictionAlerts,
         routes: tuple[str, ...] = DEFAULT_ROUTES,
     ) -> None:
+        self._alerts = alerts
         self._consents = consents
         self._db = db
         self._audit = audit
@@ -375,6 +378,8 @@ class DocumentService:
             self._consents.apply_message(
                 session, subject, record.type, record.data, caller.actor, caller.request_id
             )
+            if record.type is MessageType.CONVICTION:
+                self._alerts.on_conviction(session, caller, subject, message, record.data)
         outcome.message_id, outcome.subject = message.id, resolution.root_id
         if resolution.review_id is not None:
             outcome.status, outcome.reason = "held", HELD

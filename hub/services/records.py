@@ -139,6 +139,30 @@ class SubjectRecords:
             case_owners=owners,
         )
 
+    def history(self, session: Session, root_id: str, kind: RecordKind) -> list[dict[str, Any]]:
+        """Every record of one kind about the person (across merged records), oldest first:
+        each value, and the agency and message it came from."""
+        members = self._identity.members(session, root_id)
+        found = []
+        for row in session.scalars(
+            select(SubjectRecord)
+            .where(SubjectRecord.subject_id.in_(members), SubjectRecord.kind == kind.value)
+            .order_by(SubjectRecord.id)
+        ):
+            plain = open_sealed(
+                self._identity.data_key_of(session, row.subject_id),
+                row.value_enc,
+                f"record:{row.public_id}".encode(),
+            )
+            found.append(
+                {
+                    "value": json.loads(plain)["value"],
+                    "source": row.source_agency_id,
+                    "message": row.message_id,
+                }
+            )
+        return found
+
     def current(self, session: Session, root_id: str) -> dict[str, dict[str, Any]]:
         """The person's current record of each kind, across everyone merged into them: the one
         with the latest effective date (undated ones by when they arrived)."""

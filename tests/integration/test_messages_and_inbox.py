@@ -45,7 +45,7 @@ def test_conviction_reaches_only_its_recipient_with_only_agreed_fields(
     item = page["items"][0]
     assert item["message"]["subject"] == "pnc:2011/0482113C"
     assert item["message"]["source"] == "courts-sheffield"
-    assert item["agreement"] == {"id": "dsa-courts-conviction-information", "version": "2.0.0"}
+    assert item["agreement"] == {"id": "dsa-courts-conviction-information", "version": "2.1.0"}
     # The provider's agreement discloses the offence, date, court and disposal, not the plea or case.
     assert item["message"]["data"] == {
         k: event["data"][k] for k in ("offence", "convictionDate", "court", "disposal")
