@@ -118,6 +118,7 @@ def build(
     records = SubjectRecords(identity, audit)
     consents = ConsentRegister(audit, identity)
     messages = MessageService(db, audit, identity, policy, records, consents)
+    alerts = ReconvictionAlerts(audit, identity, messages, records)
     return Services(
         settings=settings,
         db=db,
@@ -139,9 +140,9 @@ def build(
             messages,
             records,
             consents,
-            ReconvictionAlerts(audit, identity, messages, records),
+            alerts,
         ),
-        subjects=SubjectDirectory(db, audit, identity, messages, records, consents),
+        subjects=SubjectDirectory(db, audit, identity, messages, records, consents, alerts),
         overrides=OverrideReviews(db, audit, identity),
         inbox=InboxService(db, audit, identity),
         signin=SignInService(

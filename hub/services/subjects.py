@@ -23,6 +23,7 @@ from hub.domain.messages import SubjectRef
 from hub.domain.records import facts_of
 from hub.domain.vocab import AuditAction, MessageType
 from hub.security.crypto import open_sealed
+from hub.services.alerts import ReconvictionAlerts
 from hub.services.audit import AuditLog
 from hub.services.consents import ConsentRegister, ConsentTerms
 from hub.services.identity import PENDING, Identity
@@ -62,7 +63,9 @@ class SubjectDirectory:
         messages: MessageService,
         records: SubjectRecords,
         consents: ConsentRegister,
+        alerts: ReconvictionAlerts,
     ) -> None:
+        self._alerts = alerts
         self._consents = consents
         self._db = db
         self._audit = audit
@@ -430,6 +433,15 @@ class SubjectDirectory:
             self._consents.apply_message(
                 session, subject, MessageType(message.type), data, actor, request_id
             )
+            if message.type == MessageType.CONVICTION.value:
+                # Held until the review said who it is about: the alert goes now.
+                self._alerts.on_conviction(
+                    session,
+                    Caller(message.source_agency_id, message.sender_client_id, request_id),
+                    subject,
+                    message,
+                    data,
+                )
             if message.recipient_agency_id is None:
                 continue
             sender, recipient = self._messages.parties(

@@ -175,3 +175,30 @@ def test_no_agency_may_send_a_reconviction_alert(client: Any, token: Any) -> Non
     )
     assert sent.status_code == 422
     assert "only the hub emits reconviction-alert" in json.dumps(sent.get_json()["errors"])
+
+
+def test_a_conviction_held_for_identity_review_alerts_once_decided(
+    client: Any, services: Any, token: Any
+) -> None:
+    from audit.entry import Actor
+
+    _world(client, token)
+    hearing = json.loads(_hearing())
+    hearing["hearing"]["id"] = "clash-hearing"
+    # His CRO number, but another PNC ID: the hub cannot be sure it is him.
+    hearing["hearing"]["prosecutionCases"][0]["defendants"][0]["pncId"] = "2008/0123456M"
+    body = _post(
+        client, token("courts-sheffield"), "courts", "hearings", json.dumps(hearing).encode()
+    ).get_json()
+    assert body["held"] == 1
+    assert _alerts(client, token)["probation-south-yorkshire"] == []  # nothing while held
+    [review] = services.subjects.reviews()
+    services.subjects.decide(
+        Actor(agency="probation-south-yorkshire", user="ig-officer"),
+        review.id,
+        "merged",
+        review.candidates[0].subject_id,
+    )
+    [alert] = _alerts(client, token)["probation-south-yorkshire"]
+    assert alert["data"]["verdict"] == "reconviction"
+    assert alert["data"]["reconvictionsSinceRelease"] == 1
