@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 
 from audit import merkle
 from hub.api.auth import caller, require
-from hub.domain.callers import whole_number
+from hub.api.v1 import optional_count, required_count
 from hub.domain.errors import BadRequest
 from hub.domain.messages import SubjectRef
 from hub.domain.vocab import Scope
@@ -34,19 +34,6 @@ MAX_PAGE = 500
 def _services() -> Services:
     services: Services = current_app.extensions["hub"]
     return services
-
-
-def _count(name: str, minimum: int = 0) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        raise BadRequest(f"{name} is required", errors={name: ["Missing data for required field."]})
-    value = whole_number(raw)
-    if value is None or value < minimum:
-        raise BadRequest(
-            f"{name} must be a whole number of at least {minimum}",
-            errors={name: [f"not a whole number >= {minimum}"]},
-        )
-    return value
 
 
 @bp.get("/checkpoint")
@@ -67,7 +54,7 @@ def verifier_key() -> ResponseReturnValue:
 
 @bp.get("/proofs/inclusion")
 def inclusion() -> ResponseReturnValue:
-    index, size = _count("index"), _count("tree_size", 1)
+    index, size = required_count("index"), required_count("tree_size", 1)
     if index >= size:
         raise BadRequest(
             "index must be less than tree_size", errors={"index": ["not in a tree of that size"]}
@@ -81,7 +68,7 @@ def inclusion() -> ResponseReturnValue:
 
 @bp.get("/proofs/consistency")
 def consistency() -> ResponseReturnValue:
-    first, second = _count("first", 1), _count("second", 1)
+    first, second = required_count("first", 1), required_count("second", 1)
     if first > second:
         raise BadRequest(
             "first must not be larger than second", errors={"first": ["larger than second"]}
@@ -113,8 +100,8 @@ def _time(name: str) -> datetime | None:
 @require(None)
 def entries() -> ResponseReturnValue:
     who = caller()
-    limit = min(_count("limit", 1), MAX_PAGE) if request.args.get("limit") else 100
-    after = _count("after") if request.args.get("after") else None
+    limit = min(optional_count("limit", 1) or 100, MAX_PAGE)
+    after = optional_count("after")
     reader = Reader(who.actor, who.request_id, Scope.AUDIT_READ.value in g.token.scopes)
     page = _services().audit_search.search(reader, _query(), after=after, limit=limit)
     items: list[dict[str, Any]] = [

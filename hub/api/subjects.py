@@ -11,8 +11,8 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hub.api.auth import caller, require
-from hub.api.v1 import json_body
-from hub.domain.callers import is_uuid, whole_number
+from hub.api.v1 import json_body, optional_count
+from hub.domain.callers import is_uuid
 from hub.domain.errors import BadRequest, NotFound, ValidationFailed
 from hub.domain.matching import Details
 from hub.domain.messages import SubjectRef
@@ -171,8 +171,8 @@ def disclosures(subject_id: str) -> ResponseReturnValue:
     else:
         g.token.require(Scope.SUBJECTS_READ.value)
         root_id = services.subjects.visible_id(who, subject_id)
-    limit = _whole(request.args.get("limit"), "limit", 1, default=100)
-    before = _whole(request.args.get("before"), "before", 0, default=None)
+    limit = optional_count("limit", 1) or 100
+    before = optional_count("before")
     refusals = request.args.get("refusals", "false")
     if refusals not in {"true", "false"}:
         raise BadRequest("refusals is true or false", errors={"refusals": ["true or false"]})
@@ -188,7 +188,7 @@ def disclosures(subject_id: str) -> ResponseReturnValue:
         AuditReader(who.actor, who.request_id, everyone),
         query,
         after=before,
-        limit=min(limit or 100, 500),
+        limit=min(limit, 500),
         newest_first=True,
     )
     if not page.person_known:
@@ -197,18 +197,6 @@ def disclosures(subject_id: str) -> ResponseReturnValue:
         "items": [disclosure_view(seq, entry) for seq, entry in page.items],
         "next": None if page.next is None else str(page.next),
     }
-
-
-def _whole(raw: str | None, name: str, minimum: int, default: int | None) -> int | None:
-    if raw is None or raw == "":
-        return default
-    value = whole_number(raw)
-    if value is None or value < minimum:
-        raise BadRequest(
-            f"{name} must be a whole number of at least {minimum}",
-            errors={name: [f"not a whole number >= {minimum}"]},
-        )
-    return value
 
 
 def disclosure_view(seq: int, text: str) -> dict[str, Any]:

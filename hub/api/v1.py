@@ -34,6 +34,28 @@ def _services() -> Services:
     return services
 
 
+def optional_count(name: str, minimum: int = 0) -> int | None:
+    """A whole-number query argument (a size, an index, a cursor), or None when absent; anything
+    else is a 400 naming the argument."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    value = whole_number(raw)
+    if value is None or value < minimum:
+        raise BadRequest(
+            f"{name} must be a whole number of at least {minimum}",
+            errors={name: [f"not a whole number >= {minimum}"]},
+        )
+    return value
+
+
+def required_count(name: str, minimum: int = 0) -> int:
+    value = optional_count(name, minimum)
+    if value is None:
+        raise BadRequest(f"{name} is required", errors={name: ["Missing data for required field."]})
+    return value
+
+
 def json_body(
     expected: str = "a CloudEvent as application/cloudevents+json (or application/json)",
 ) -> Any:
