@@ -500,7 +500,9 @@ class Integrator:
 
     def tick(self) -> None:
         try:
-            _, oldest = self._log.backlog()
+            waiting, oldest = self._log.backlog()
+            if not waiting:
+                return  # nothing to sign: no write transaction (SQLite's one writer stays free)
             waited = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
             if waited > self._max_delay:
                 self._logger.warning(

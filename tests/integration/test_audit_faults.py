@@ -122,13 +122,15 @@ def test_the_integrator_logs_a_missed_delay_and_survives_failure(
     assert services.transparency.backlog() == (0, None)
     (missed,) = [e for e in _events(capfd) if e["event"] == "audit.merge_delay_missed"]
     assert missed["waited_seconds"] >= 30 and missed["max_merge_delay"] == 1
-    integrator.tick()  # nothing waiting: nothing logged
+    integrator.tick()  # nothing waiting: nothing logged, nothing signed
     assert _events(capfd) == []
+    assert services.transparency.latest().size == 2
 
     def broken() -> Any:
         raise RuntimeError("database away")
 
     monkeypatch.setattr(services.transparency, "integrate", broken)
+    _record(services, 1)
     integrator.tick()  # logged, not raised: the thread lives on
     (failed,) = _events(capfd)
     assert failed["event"] == "audit.integrate_failed" and "database away" in failed["exception"]
