@@ -118,7 +118,7 @@ def build(
     records = SubjectRecords(identity, audit)
     consents = ConsentRegister(audit, identity)
     messages = MessageService(db, audit, identity, policy, records, consents)
-    alerts = ReconvictionAlerts(audit, identity, messages, records)
+    alerts = ReconvictionAlerts(identity, messages, records)
     return Services(
         settings=settings,
         db=db,

@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session
 from hub.domain.callers import Caller
 from hub.domain.reconviction import Result, Verdict, classify, tally
 from hub.domain.records import RecordKind
-from hub.domain.vocab import AuditAction, Decision, MessageType, Purpose
-from hub.services.audit import AuditLog
+from hub.domain.vocab import MessageType, Purpose
 from hub.services.identity import Identity
 from hub.services.messages import MessageService
 from hub.services.records import SubjectRecords
@@ -38,12 +37,10 @@ PURPOSE = Purpose.CASE_MANAGEMENT.value
 class ReconvictionAlerts:
     def __init__(
         self,
-        audit: AuditLog,
         identity: Identity,
         messages: MessageService,
         records: SubjectRecords,
     ) -> None:
-        self._audit = audit
         self._identity = identity
         self._messages = messages
         self._records = records
@@ -85,7 +82,8 @@ class ReconvictionAlerts:
             if (r := _result(entry["value"])) is not None
         ]
         counted = tally(results, releases, finding.release_on)
-        owners = self._records.attributes(session, root.id).case_owners - {caller.agency_id}
+        person = self._records.attributes(session, root.id)
+        owners = person.case_owners - {caller.agency_id}
         if not owners:
             return []
         alert_data = {
@@ -115,32 +113,28 @@ class ReconvictionAlerts:
             event_time=None,
             request_digest=hashlib.sha256(conviction.id.encode()).hexdigest(),
         )
+        recipients = list(
+            session.scalars(select(Agency).where(Agency.id.in_(sorted(owners))).order_by(Agency.id))
+        )
+        decisions = self._messages.decide_each(
+            session,
+            court,
+            recipients,
+            MessageType.RECONVICTION_ALERT,
+            PURPOSE,
+            subject,
+            person=person,
+        )
         alerted = []
-        for recipient in session.scalars(
-            select(Agency).where(Agency.id.in_(sorted(owners))).order_by(Agency.id)
-        ):
-            decision = self._messages.decide(
-                session, court, recipient, MessageType.RECONVICTION_ALERT, PURPOSE, subject
-            )
+        for recipient, decision in zip(recipients, decisions, strict=True):
             if decision.permit:
                 self._messages.deliver(
                     session, caller.actor, caller.request_id, alert, subject, recipient, decision
                 )
                 alerted.append(recipient.id)
             else:
-                self._audit.record(
-                    session,
-                    AuditAction.MESSAGE_REFUSED,
-                    actor=caller.actor,
-                    request_id=caller.request_id,
-                    subject=self._audit.pseudonym(root.id),
-                    message_id=alert.id,
-                    message_type=MessageType.RECONVICTION_ALERT.value,
-                    purpose=PURPOSE,
-                    recipient=recipient.id,
-                    policy_hash=decision.policy_hash,
-                    reasons=decision.reasons,
-                    decision=Decision.DENY.value,
+                self._messages.record_refusal(
+                    session, caller.actor, caller.request_id, alert, subject, recipient, decision
                 )
         return alerted
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -257,21 +258,71 @@ class MessageService:
         """The agreements' decision, on the person as the hub's own records describe them
         (attributes and consent), never as the sender says. `user`: the person at the recipient
         who will read it (role and vetting); None for the recipient agency's system."""
+        [decision] = self.decide_each(
+            session, sender, [recipient], message_type, purpose, subject, user=user
+        )
+        return decision
+
+    def decide_each(
+        self,
+        session: Session,
+        sender: Agency,
+        recipients: Sequence[Agency],
+        message_type: MessageType,
+        purpose: str,
+        subject: Subject | None,
+        *,
+        user: Reader | None = None,
+        person: SubjectAttributes | None = None,
+    ) -> list[DisclosureDecision]:
+        """`decide` for several recipients of one message: the person's records and consent are
+        read once (`person`: their attributes, when the caller has read them already)."""
         root = self._identity.root(session, subject) if subject is not None else None
-        person = self._records.attributes(session, root.id) if root else SubjectAttributes()
+        if person is None:
+            person = self._records.attributes(session, root.id) if root else SubjectAttributes()
         kind = classification(message_type, sender.kind)
         consent = self._consents.in_force(session, root.id, data_class=kind) if root else Consent()
-        return self._policy.decide(
-            DisclosureRequest(
-                sender=_party(sender),
-                recipient=_party(recipient),
-                message_type=message_type.value,
-                purpose=purpose,
-                subject=person,
-                consent=consent,
-                classification=kind,
-                user=user,
+        return [
+            self._policy.decide(
+                DisclosureRequest(
+                    sender=_party(sender),
+                    recipient=_party(recipient),
+                    message_type=message_type.value,
+                    purpose=purpose,
+                    subject=person,
+                    consent=consent,
+                    classification=kind,
+                    user=user,
+                )
             )
+            for recipient in recipients
+        ]
+
+    def record_refusal(
+        self,
+        session: Session,
+        actor: Actor,
+        request_id: str | None,
+        message: Message,
+        subject: Subject,
+        recipient: Agency,
+        decision: DisclosureDecision,
+    ) -> None:
+        """The `message.refused` entry for a stored message the agreements keep from a
+        recipient (decided after it was accepted: on release from review, or a hub alert)."""
+        self._audit.record(
+            session,
+            AuditAction.MESSAGE_REFUSED,
+            actor=actor,
+            request_id=request_id,
+            subject=self._audit.pseudonym(subject.id),  # as `deliver` names the person
+            message_id=message.id,
+            message_type=message.type,
+            purpose=message.purpose,
+            recipient=recipient.id,
+            decision=Decision.DENY.value,
+            policy_hash=decision.policy_hash,
+            reasons=decision.reasons,
         )
 
     def may_know(self, session: Session, agency: Agency, root: Subject) -> bool:

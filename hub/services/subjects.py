@@ -451,18 +451,8 @@ class SubjectDirectory:
                 session, sender, recipient, MessageType(message.type), message.purpose, subject
             )
             if not decision.permit:
-                self._audit.record(
-                    session,
-                    AuditAction.MESSAGE_REFUSED,
-                    actor=actor,
-                    request_id=request_id,
-                    subject=self._audit.pseudonym(subject.id),
-                    message_id=message.id,
-                    message_type=message.type,
-                    recipient=recipient.id,
-                    decision="deny",
-                    policy_hash=decision.policy_hash,
-                    reasons=decision.reasons,
+                self._messages.record_refusal(
+                    session, actor, request_id, message, subject, recipient, decision
                 )
                 continue
             self._messages.deliver(
