@@ -225,7 +225,7 @@ def main() -> None:
             if factory:
                 factory.drop(database_url)
                 factory.close()
-    print(f"adapter bench: {'postgresql' if pg_admin else 'sqlite'}, gunicorn 1 gthread worker")
+    print(f"adapter bench: {'postgresql' if pg_admin else 'sqlite'}, gunicorn 1 gevent worker")
     print("\n".join(lines))
     print(
         f"  server worker peak RSS {peak / 1e6:.0f} MB (idle before the documents {idle / 1e6:.0f} MB)"

@@ -4,7 +4,7 @@ same run. Prints messages per second, requests per second, and their ratio.
     make bench                       # SQLite (the embedded default)
     HUB_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test make bench
 
-The server is `hub serve` (gunicorn, gthread workers) exactly as `make run` starts it, on a fresh
+The server is `hub serve` (gunicorn, gevent workers) exactly as `make run` starts it, on a fresh
 database; clients are threads with keep-alive sessions. Figures, not assertions.
 """
 
@@ -132,7 +132,7 @@ def main() -> None:
 
     backend = "postgresql" if pg_admin else "sqlite"
     print(
-        f"hub bench: {backend}, gunicorn {args.workers} gthread workers, {args.clients} clients, {args.seconds:.0f}s each"
+        f"hub bench: {backend}, gunicorn {args.workers} gevent workers, {args.clients} clients, {args.seconds:.0f}s each"
     )
     print(
         f"  GET  /v1/whoami   (bare authenticated): {bare_rate:8.1f} req/s   p50 {percentile(bare_lat, 0.5):6.1f} ms   p99 {percentile(bare_lat, 0.99):6.1f} ms   failures {bare_fail}"

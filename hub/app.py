@@ -18,12 +18,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
 from hub import logs
-from hub.api import adapters, errors, oauth_views, ops, policy, subjects, v1
+from hub.api import adapters, delivery, errors, oauth_views, ops, policy, subjects, v1
 from hub.api import audit as audit_api
+from hub.api import outcomes as outcomes_api
 from hub.bootstrap import Services, build
 from hub.settings import Settings
+from hub.web import alerts as alert_pages
 from hub.web import audit as audit_pages
-from hub.web import decisions, identity, overrides, views
+from hub.web import decisions, identity, outcomes, overrides, views
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _STATIC = Path(__file__).parent / "web" / "static"
@@ -71,12 +73,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     csrf = CSRFProtect(app)
     for blueprint in (
         v1.bp,
+        delivery.bp,
         adapters.bp,
         subjects.bp,
         subjects.consents_bp,
         subjects.decisions_bp,
         policy.bp,
         audit_api.bp,
+        outcomes_api.bp,
         oauth_views.bp,
         ops.bp,
     ):
@@ -87,6 +91,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(overrides.bp)
     app.register_blueprint(decisions.bp)
     app.register_blueprint(audit_pages.bp)
+    app.register_blueprint(alert_pages.bp)
+    app.register_blueprint(outcomes.bp)
     oauth_views.init_oauth(app)
     errors.register(app)
     views.register_csrf_handler(app)

@@ -5,7 +5,7 @@ Nothing here runs at import; `build(settings)` connects and loads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from audit.note import NoteError, Verifier
 from hub import logs
@@ -16,18 +16,29 @@ from hub.security.tokens import TokenService
 from hub.services.alerts import ReconvictionAlerts
 from hub.services.audit import AuditLog
 from hub.services.audit_search import AuditSearch
+from hub.services.caseload import Caseload
 from hub.services.clients import ClientStatus
 from hub.services.consents import ConsentRegister
 from hub.services.documents import DocumentService
 from hub.services.identity import Identity
 from hub.services.inbox import InboxService
+from hub.services.live import Notifier, PollingNotifier, RedisNotifier
 from hub.services.messages import MessageService
+from hub.services.outbox import (
+    LiveRelay,
+    Outbox,
+    RelayThread,
+    WebhookRelay,
+    newest_deliveries,
+)
+from hub.services.outcomes import OutcomeFigures
 from hub.services.overrides import OverrideReviews
 from hub.services.records import SubjectRecords
 from hub.services.registry import Registry
 from hub.services.signin import SignInService
 from hub.services.subjects import SubjectDirectory
 from hub.services.transparency import Integrator, TransparencyLog
+from hub.services.webhooks import Webhooks
 from hub.settings import ConfigError, Settings
 from hub.store.db import Database
 from hub.store.ephemeral import EphemeralStore, RedisEphemeralStore, SqlEphemeralStore
@@ -57,17 +68,44 @@ class Services:
     clients: ClientStatus
     transparency: TransparencyLog
     audit_search: AuditSearch
+    outbox: Outbox
+    notifier: Notifier
+    webhooks: Webhooks
+    caseload: Caseload
+    outcomes: OutcomeFigures | None = None
     integrator: Integrator | None = None
+    relays: list[RelayThread] = field(default_factory=list)
 
     def start_background(self) -> None:
-        """What a serving process runs beside its requests: the audit log's integrator."""
+        """What a serving process runs beside its requests: the audit log's integrator, the
+        outbox's relays (live notices, webhooks) and the live notices from other processes."""
         if self.integrator is None:
             self.integrator = Integrator(self.transparency, self.settings.audit_max_merge_delay)
             self.integrator.start()
+        if not self.relays:
+            self.notifier.start()
+            live = RelayThread("hub-live-relay", LiveRelay(self.db, self.notifier).run_once)
+            self.outbox.on_commit(live.nudge)
+            self.relays = [live, RelayThread("hub-webhook-relay", self.webhook_relay().run_once)]
+            for relay in self.relays:
+                relay.start()
+
+    def webhook_relay(self) -> WebhookRelay:
+        return WebhookRelay(
+            self.db,
+            self.webhooks.send,
+            self.webhooks.record,
+            max_attempts=self.settings.webhook_max_attempts,
+            retry_base=self.settings.webhook_retry_base,
+            lease=self.settings.outbox_lease,
+        )
 
     def close(self) -> None:
         if self.integrator is not None:
             self.integrator.stop()
+        for relay in self.relays:
+            relay.stop()
+        self.notifier.stop()
         self.db.dispose()
 
 
@@ -117,8 +155,17 @@ def build(
     identity = Identity(keyring, audit)
     records = SubjectRecords(identity, audit)
     consents = ConsentRegister(audit, identity)
-    messages = MessageService(db, audit, identity, policy, records, consents)
+    outbox = Outbox()
+    notifier: Notifier = (
+        RedisNotifier(settings.redis_url)
+        if settings.redis_url
+        else PollingNotifier(lambda after: newest_deliveries(db, after))
+    )
+    messages = MessageService(db, audit, identity, policy, records, consents, outbox)
+    inbox = InboxService(db, audit, identity)
     alerts = ReconvictionAlerts(identity, messages, records)
+    messages.alerts = alerts
+    subjects = SubjectDirectory(db, audit, identity, messages, records, consents, alerts)
     return Services(
         settings=settings,
         db=db,
@@ -142,9 +189,9 @@ def build(
             consents,
             alerts,
         ),
-        subjects=SubjectDirectory(db, audit, identity, messages, records, consents, alerts),
+        subjects=subjects,
         overrides=OverrideReviews(db, audit, identity),
-        inbox=InboxService(db, audit, identity),
+        inbox=inbox,
         signin=SignInService(
             db,
             audit,
@@ -158,4 +205,14 @@ def build(
             db, keyring, settings.audit_origin, audit, pinned=_verifier_keys(settings)
         ),
         audit_search=AuditSearch(db, audit, identity),
+        outcomes=OutcomeFigures(
+            db,
+            identity,
+            baseline=settings.outcome_baseline,
+            min_count=settings.outcome_min_count,
+        ),
+        outbox=outbox,
+        notifier=notifier,
+        caseload=Caseload(db, audit, identity, messages, records, subjects),
+        webhooks=Webhooks(db, audit, keyring, inbox, allow_http=settings.webhook_allow_http),
     )

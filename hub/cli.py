@@ -102,6 +102,67 @@ def demo() -> None:
         click.echo("the database already has agencies: no demo world created", err=True)
 
 
+@main.command("simulate", with_appcontext=False)
+@click.option(
+    "--url",
+    default=lambda: "http://" + os.environ.get("HUB_BIND", "127.0.0.1:8000"),
+    show_default="http://127.0.0.1:8000",
+    help="The hub's base URL.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Real seconds per simulated day (0: as fast as the hub answers).",
+)
+@click.option("--seed", type=int, default=2011, show_default=True, help="Same seed, same people.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after N simulated days [default: run until stopped].",
+)
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The first simulated day [default: --days ago, else two years ago].",
+)
+@click.option(
+    "--credentials",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The demo credentials [default: $HUB_VAR_DIR/demo/credentials.json].",
+)
+def simulate(
+    url: str,
+    speed: float,
+    seed: int,
+    days: int | None,
+    start: datetime | None,
+    credentials: Path | None,
+) -> None:
+    """Drive the hub's API with a synthetic population of people leaving prison (the living
+    demo); a second run against the same demo world continues where the last stopped."""
+    from hub.simulate import Options, SimulationError, run_until_signalled
+
+    path = credentials or Path(os.environ.get("HUB_VAR_DIR", "var")) / "demo" / "credentials.json"
+    options = Options(
+        url=url,
+        credentials=path,
+        speed=speed,
+        seed=seed,
+        days=days,
+        start=start.date() if start else None,
+        state=path.parent / "simulation.json",
+    )
+    try:
+        run_until_signalled(options, log=lambda line: click.echo(line))
+    except SimulationError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.group()
 def agency() -> None:
     """Agencies."""
@@ -196,8 +257,15 @@ def user() -> None:
     show_default=True,
     help="The person's vetting: 0 none, 1 police information, 2 police intelligence.",
 )
+@click.option(
+    "--email",
+    default=None,
+    help="Work email, as documents name the user as a case owner (work is routed to them).",
+)
 @friendly
-def user_add(username: str, display_name: str, agency_id: str, role: str, clearance: int) -> None:
+def user_add(
+    username: str, display_name: str, agency_id: str, role: str, clearance: int, email: str | None
+) -> None:
     """Add a user (the password is asked for, never passed on the command line)."""
     password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     services = _services()
@@ -211,6 +279,7 @@ def user_add(username: str, display_name: str, agency_id: str, role: str, cleara
             role=Role(role),
             actor=_cli_actor(),
             clearance=clearance,
+            email=email,
         )
     click.echo(f"user {username.lower()} added")
 
@@ -240,10 +309,15 @@ def keys_rotate() -> None:
     "--workers", type=int, default=lambda: int(os.environ.get("HUB_WORKERS", "2")), show_default="2"
 )
 @click.option(
-    "--threads", type=int, default=lambda: int(os.environ.get("HUB_THREADS", "8")), show_default="8"
+    "--connections",
+    type=int,
+    default=lambda: int(os.environ.get("HUB_WORKER_CONNECTIONS", "1000")),
+    show_default="1000",
+    help="Open connections each worker serves at once (live streams included).",
 )
-def serve(bind: str, workers: int, threads: int) -> None:
-    """Serve the hub with gunicorn (threaded workers)."""
+def serve(bind: str, workers: int, connections: int) -> None:
+    """Serve the hub with gunicorn: gevent workers, so that hundreds of open live streams (each
+    idle most of the time) do not hold a thread each and starve ordinary requests."""
     settings = _settings()
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which(
         "gunicorn"
@@ -272,9 +346,9 @@ def serve(bind: str, workers: int, threads: int) -> None:
             "--workers",
             str(workers),
             "--worker-class",
-            "gthread",
-            "--threads",
-            str(threads),
+            "gevent",
+            "--worker-connections",
+            str(connections),
             "--config",
             "python:hub.gunicorn_conf",
             "hub.wsgi:app",

@@ -46,6 +46,11 @@ PEOPLE = ["pnc:2011/0482113C", "crn:D123456", "noms:A4821DC"]
 DEMO_ACTOR = Actor(user="demo")
 
 
+def demo_email(username: str, agency_id: str) -> str:
+    """A demo user's work email, as documents name them as a case owner."""
+    return f"{username}@{agency_id}.example"
+
+
 def credentials_path(services: Services) -> Path:
     return services.settings.var_dir / "demo" / "credentials.json"
 
@@ -100,6 +105,7 @@ def create_demo_world(services: Services) -> tuple[bool, Path]:
                 agency_id=agency_id,
                 role=role,
                 clearance=USER_CLEARANCE.get(username, 0),
+                email=demo_email(username, agency_id),
             )
             users.append(
                 {

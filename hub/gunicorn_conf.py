@@ -28,6 +28,11 @@ logconfig_dict = {
 # process supervisor and signals, and writes nothing outside its own directories.
 control_socket_disable = True
 
+# On SIGTERM a worker finishes what it is serving for at most this long. Live streams never
+# finish by themselves: after this they are closed and their clients reconnect (to another
+# process) with Last-Event-ID, losing nothing. 10 s leaves ordinary requests time to complete.
+graceful_timeout = 10
+
 
 def post_worker_init(worker: Any) -> None:
     worker.wsgi.extensions["hub"].start_background()

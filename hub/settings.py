@@ -42,12 +42,23 @@ class Settings:
     signin_window: int = 900
     log_level: str = "INFO"
     trusted_proxy_hops: int = 0
+    # Webhooks: attempts before a send is dead-lettered; the first retry's delay in seconds
+    # (doubling each time, with jitter, up to an hour); plain http allowed (demo and tests only).
+    webhook_max_attempts: int = 8
+    webhook_retry_base: int = 5
+    webhook_allow_http: bool = False
+    # How long a relay may hold an outbox row it is sending before another relay may take it.
+    outbox_lease: int = 60
     # The longest an audit entry waits, after its action commits, before a signed checkpoint
     # covers it (a transparency log's maximum merge delay), in seconds.
     audit_max_merge_delay: int = 10
     # Checkpoint verifier keys kept outside the database (C2SP vkeys): `hub audit verify` and the
     # verification page check signatures against these, not against the keys the database holds.
     audit_verifier_keys: tuple[str, ...] = ()
+    # Outcome figures: the reconviction rate (percent) each cohort is compared with (HMP
+    # Doncaster's 2009 baseline), and the smallest count shown (smaller ones are suppressed).
+    outcome_baseline: float = 58.0
+    outcome_min_count: int = 10
     policy_dir: Path = Path(__file__).resolve().parent.parent / "policies" / "agreements"
 
     @property
@@ -104,8 +115,15 @@ class Settings:
             cookie_secure=env_vars.get("HUB_COOKIE_SECURE", "1") != "0",
             log_level=env_vars.get("HUB_LOG_LEVEL", "INFO").upper(),
             trusted_proxy_hops=_int(env_vars, "HUB_TRUSTED_PROXY_HOPS", 0, minimum=0),
+            webhook_max_attempts=_int(env_vars, "HUB_WEBHOOK_MAX_ATTEMPTS", 8),
+            webhook_retry_base=_int(env_vars, "HUB_WEBHOOK_RETRY_BASE", 5),
+            webhook_allow_http=env_vars.get("HUB_WEBHOOK_ALLOW_HTTP", "1" if generating else "0")
+            == "1",
+            outbox_lease=_int(env_vars, "HUB_OUTBOX_LEASE", 60),
             audit_max_merge_delay=_int(env_vars, "HUB_AUDIT_MAX_MERGE_DELAY", 10),
             audit_verifier_keys=tuple(env_vars.get("HUB_AUDIT_VERIFIER_KEYS", "").split()),
+            outcome_baseline=_percent(env_vars, "HUB_OUTCOME_BASELINE", 58.0),
+            outcome_min_count=_int(env_vars, "HUB_OUTCOME_MIN_COUNT", 10),
         )
 
 
@@ -119,6 +137,19 @@ def _int(env_vars: Mapping[str, str], name: str, default: int, minimum: int = 1)
         raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _percent(env_vars: Mapping[str, str], name: str, default: float) -> float:
+    raw = env_vars.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a percentage from 0 to 100, not {raw!r}") from None
+    if not 0 <= value <= 100:  # also refuses nan
+        raise ConfigError(f"{name} must be a percentage from 0 to 100, not {raw!r}")
     return value
 
 

@@ -44,6 +44,161 @@ def _ok(code: int, schema: str, description: str) -> dict[str, Any]:
     }
 
 
+SUBSCRIPTION = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "url": {"type": "string", "format": "uri"},
+        "types": {"type": "array", "items": {"type": "string"}},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "sends": {
+            "type": "object",
+            "properties": {k: {"type": "integer"} for k in ("pending", "sent", "dead")},
+        },
+        "secret": {
+            "type": "string",
+            "description": "`whsec_...`: only in the answer to POST, never again",
+        },
+    },
+}
+
+
+def _delivery_paths(spec: APISpec) -> None:
+    """The live stream and webhook subscriptions (`hub.api.delivery`)."""
+    id_param = {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}
+    json_of = {"content": {"application/json": {"schema": SUBSCRIPTION}}}
+    spec.path(
+        path="/v1/inbox/stream",
+        operations={
+            "get": {
+                "tags": ["inbox"],
+                "summary": "Deliveries to your agency as they happen (Server-Sent Events)",
+                "description": (
+                    f"Needs scope `{Scope.INBOX_READ}`. Each event (`event: delivery`) has the "
+                    "inbox cursor as its `id` and the delivery as JSON `data` (id, cursor, "
+                    "receivedAt, agreement, assignedTo, urgency, message). Reconnect with "
+                    "`Last-Event-ID` (or `?after=`) to resume after the last event you saw. The "
+                    "stream ends when the token expires."
+                ),
+                "security": BEARER,
+                "parameters": [
+                    {"in": "header", "name": "Last-Event-ID", "schema": {"type": "string"}},
+                    {"in": "query", "name": "after", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "an open event stream",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_problem(400, 401, 403),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/subscriptions",
+        operations={
+            "post": {
+                "tags": ["webhooks"],
+                "summary": "Register a webhook endpoint (Standard Webhooks signatures)",
+                "description": (
+                    f"Needs scope `{Scope.INBOX_READ}`. Body: `url` (https), optional `types` "
+                    "(message type names). The answer holds the signing secret, once."
+                ),
+                "security": BEARER,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["url"],
+                                "properties": {
+                                    "url": {"type": "string", "format": "uri"},
+                                    "types": {"type": "array", "items": {"type": "string"}},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": {"description": "registered", **json_of},
+                    **_problem(400, 401, 403, 415, 422),
+                },
+            },
+            "get": {
+                "tags": ["webhooks"],
+                "summary": "Your agency's subscriptions",
+                "security": BEARER,
+                "responses": {
+                    "200": {
+                        "description": "the subscriptions",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "items": {"type": "array", "items": SUBSCRIPTION}
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_problem(401, 403),
+                },
+            },
+        },
+    )
+    spec.path(
+        path="/v1/subscriptions/{id}",
+        operations={
+            "get": {
+                "tags": ["webhooks"],
+                "summary": "One subscription, with counts of pending, sent and dead sends",
+                "security": BEARER,
+                "parameters": [id_param],
+                "responses": {"200": {"description": "ok", **json_of}, **_problem(401, 403, 404)},
+            },
+            "delete": {
+                "tags": ["webhooks"],
+                "summary": "Stop a subscription (its pending sends are cancelled)",
+                "security": BEARER,
+                "parameters": [id_param],
+                "responses": {"204": {"description": "deleted"}, **_problem(401, 403, 404)},
+            },
+        },
+    )
+    spec.path(
+        path="/v1/subscriptions/{id}/replay",
+        operations={
+            "post": {
+                "tags": ["webhooks"],
+                "summary": "Send again: the dead letters, or everything after a cursor",
+                "description": 'Body `{}` (dead letters) or `{"after": cursor}`.',
+                "security": BEARER,
+                "parameters": [id_param],
+                "responses": {
+                    "202": {
+                        "description": "queued",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "queued": {"type": "integer"},
+                                        "more": {"type": "boolean"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_problem(400, 401, 403, 404, 422),
+                },
+            }
+        },
+    )
+
+
 def build_spec(issuer: str) -> dict[str, Any]:
     spec = APISpec(
         title="Justice information-sharing hub",
@@ -221,6 +376,7 @@ def build_spec(issuer: str) -> dict[str, Any]:
                 }
             },
         )
+    _delivery_paths(spec)
     documents = "; ".join(
         f"`{d.agency_kind}/{d.name}` ({d.media_type}): {d.title}" for d in adapters.documents()
     )
@@ -383,6 +539,7 @@ def build_spec(issuer: str) -> dict[str, Any]:
         },
     )
     _audit_paths(spec)
+    _outcome_paths(spec)
     for path, summary in (
         ("/.well-known/oauth-authorization-server", "RFC 8414 metadata"),
         ("/.well-known/jwks.json", "The hub's token-signing public keys"),
@@ -519,6 +676,111 @@ def _audit_paths(spec: APISpec) -> None:
                 "responses": {
                     "200": {"description": "{items: [{seq, entry, leafHash}], next}"},
                     **_problem(400, 401),
+                },
+            }
+        },
+    )
+
+
+def _outcome_paths(spec: APISpec) -> None:
+    """Reconviction outcome figures by release cohort: aggregates only."""
+    figure = {
+        "type": "object",
+        "description": "a count or rate; `value` is null when `suppressed` is true",
+        "properties": {
+            "value": {"type": "number", "nullable": True},
+            "suppressed": {"type": "boolean"},
+        },
+    }
+    cohort = {
+        "type": "object",
+        "properties": {
+            "cohort": {"type": "string", "description": "`2025/26` (a cohort year) or `2025-10`"},
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "status": {
+                "type": "string",
+                "enum": ["final", "provisional"],
+                "description": "provisional until the 12 + 6 months have run out for everyone "
+                "released in it (`windowClosesOn`): its figures may still go up",
+            },
+            "windowClosesOn": {"type": "string", "format": "date"},
+            **{
+                name: figure
+                for name in (
+                    "released",
+                    "reconvicted",
+                    "notReconvicted",
+                    "reconvictedPercent",
+                    "differenceFromBaseline",
+                    "offences",
+                    "offencesPerPerson",
+                )
+            },
+            "severity": {
+                "type": "object",
+                "description": "offences by band: summary, either_way, indictable_only "
+                "(and not_recorded for convictions recorded without one)",
+                "additionalProperties": figure,
+            },
+            "flags": {
+                "type": "object",
+                "description": "offences of a violent or sexual nature (within their band)",
+                "additionalProperties": figure,
+            },
+        },
+    }
+    spec.path(
+        path="/v1/outcomes",
+        operations={
+            "get": {
+                "tags": ["outcomes"],
+                "summary": "Reconviction outcome figures by release cohort, without personal data",
+                "description": (
+                    f"Needs scope `{Scope.SUBJECTS_READ}`. For each cohort year (October to "
+                    "September) and each release month in it: people released, reconvicted "
+                    "(offence within 12 months of release, convicted within 18; out-of-court "
+                    "disposals never count), the proportion and its difference from the "
+                    "baseline (`HUB_OUTCOME_BASELINE`, percentage points), offences counted "
+                    "and offences per person, and offences by severity band. A person counts "
+                    "once in a cohort year, from their first release in it. Counts below "
+                    "`minimumCount` (`HUB_OUTCOME_MIN_COUNT`) are suppressed, as are rates "
+                    "computed from them and any count that would let a suppressed one be "
+                    "recovered from a total."
+                ),
+                "security": BEARER,
+                "responses": {
+                    "200": {
+                        "description": "the figures",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "measure": {"type": "string"},
+                                        "asOf": {"type": "string", "format": "date"},
+                                        "baselinePercent": {"type": "number"},
+                                        "minimumCount": {"type": "integer"},
+                                        "suppression": {"type": "string"},
+                                        "severityBands": {
+                                            "type": "array",
+                                            "items": {"type": "string"},
+                                        },
+                                        "cohortYears": {
+                                            "type": "array",
+                                            "items": {
+                                                "allOf": [cohort],
+                                                "properties": {
+                                                    "months": {"type": "array", "items": cohort}
+                                                },
+                                            },
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_problem(401, 403),
                 },
             }
         },

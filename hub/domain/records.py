@@ -30,7 +30,11 @@ class RecordKind(StrEnum):
     IOM_OWNER = "owner.iom"
     CONSENT = "consent"
     RESTRICTION = "restriction"
-    CONVICTION = "conviction"  # dates and codes only: what the reconviction rule needs
+    CONVICTION = "conviction"  # dates, codes and severity: for the reconviction rule and figures
+
+
+# A conviction's severity band from its offence's mode of trial (as the courts adapter bands it).
+SEVERITY_BANDS = {"summary": "summary", "either_way": "either_way", "indictable": "indictable_only"}
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,17 @@ def facts_of(message_type: MessageType, data: dict[str, Any]) -> list[Fact]:
     """The facts a canonical message states about its person (none for most message types)."""
     if message_type is MessageType.CONVICTION:
         offence = data.get("offence") or {}
+        severity = data.get("severity") or {}
         value = {
             "offenceOn": offence.get("committedOn"),
             "convictedOn": data.get("convictionDate"),
             "offenceCode": offence.get("code"),
             "hearing": data.get("hearingId"),
+            # For outcome figures by severity: the band the court gave, else the one the mode
+            # of trial puts the offence in (a sender may leave `severity` out).
+            "severityBand": severity.get("band")
+            or SEVERITY_BANDS.get(str(offence.get("modeOfTrial"))),
+            "severityFlags": sorted(severity.get("flags") or []),
         }
         return [Fact(RecordKind.CONVICTION, value, None, _day(data.get("convictionDate")))]
     if message_type is MessageType.RELEASE:
@@ -106,7 +116,17 @@ def facts_of(message_type: MessageType, data: dict[str, Any]) -> list[Fact]:
     if message_type is MessageType.ENGAGEMENT:
         return [Fact(RecordKind.ENGAGEMENT, dict(data), None, _day(data.get("contactOn")))]
     if message_type is MessageType.HANDOVER:
-        return _owner(RecordKind.PROVIDER_OWNER, data.get("to"), _day(data.get("on")))
+        # Dated ahead (a handover planned for release day), the case stays with the custody
+        # case manager (`from`) until the day comes.
+        return [
+            Fact(
+                fact.kind,
+                {**fact.value, "previous": data.get("from")},
+                fact.holder,
+                fact.effective_on,
+            )
+            for fact in _owner(RecordKind.PROVIDER_OWNER, data.get("to"), _day(data.get("on")))
+        ]
     if message_type is MessageType.CONSENT:
         return [
             Fact(RecordKind.CONSENT, {"state": "given", **data}, None, _day(data.get("signedOn")))
@@ -121,3 +141,30 @@ def facts_of(message_type: MessageType, data: dict[str, Any]) -> list[Fact]:
             )
         ]
     return []
+
+
+OWNER_OF = {
+    "probation": RecordKind.PROBATION_OWNER,
+    "provider": RecordKind.PROVIDER_OWNER,
+    "iom": RecordKind.IOM_OWNER,
+}
+
+
+def case_owner(
+    current: dict[str, dict[str, Any]], agency_id: str, agency_kind: str, today: date
+) -> str | None:
+    """Who at this agency holds the person's case now (work email or name, lower case), from
+    the person's current records (`SubjectRecords.current`); None when no one there does. A
+    provider's handover dated ahead leaves the case with the custody case manager until then."""
+    kind = OWNER_OF.get(agency_kind)
+    entry = current.get(kind.value) if kind else None
+    if not entry or entry.get("source") != agency_id:
+        return None
+    value = entry.get("value")
+    previous = value.get("previous") if isinstance(value, dict) else None
+    on = _day(entry.get("effectiveOn"))
+    if on is not None and on > today and isinstance(previous, dict):
+        before = previous.get("email") or previous.get("name")
+        return before.strip().lower() if isinstance(before, str) and before.strip() else None
+    holder = entry.get("holder")
+    return holder if isinstance(holder, str) and holder else None

@@ -162,6 +162,11 @@ class AuditAction(StrEnum):
     AUDIT_READ = "audit.read"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_KEY_ROTATED = "audit.key_rotated"
+    DELIVERY_RESPONDED = "delivery.responded"  # a practitioner recorded that support continues
+    SUBSCRIPTION_CREATED = "subscription.created"
+    SUBSCRIPTION_DELETED = "subscription.deleted"
+    SUBSCRIPTION_REPLAYED = "subscription.replayed"
+    WEBHOOK_ATTEMPTED = "webhook.attempted"  # one POST of a delivery: a disclosure when it lands
 
 
 class Decision(StrEnum):

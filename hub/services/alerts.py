@@ -56,10 +56,9 @@ class ReconvictionAlerts:
         """Alert whoever holds the person's case; the agencies alerted (none if the rule says
         the conviction does not count, or no one holds the case)."""
         root = self._identity.root(session, subject)
+        history = self._records.history(session, root.id, RecordKind.RELEASE)
         releases = [
-            d
-            for entry in self._records.history(session, root.id, RecordKind.RELEASE)
-            if (d := _day(entry["value"].get("releaseDate"))) is not None
+            d for entry in history if (d := _day(entry["value"].get("releaseDate"))) is not None
         ]
         this = _result(
             {
@@ -83,7 +82,12 @@ class ReconvictionAlerts:
         ]
         counted = tally(results, releases, finding.release_on)
         person = self._records.attributes(session, root.id)
-        owners = person.case_owners - {caller.agency_id}
+        # Whoever holds the case, and the probation service covering the area the person was
+        # released to when that is another (an out-of-area release): it has the person now.
+        owners = (
+            person.case_owners
+            | self._covering(session, _discharge_area(history, finding.release_on))
+        ) - {caller.agency_id}
         if not owners:
             return []
         alert_data = {
@@ -109,6 +113,8 @@ class ReconvictionAlerts:
             message_type=MessageType.RECONVICTION_ALERT,
             purpose=PURPOSE,
             data=alert_data,
+            # The hub's id: the court's identifiers are the court's to share (each recipient's
+            # pages show the person by the identifiers its own agency already holds).
             subject_ref=f"hub:{root.id}",
             event_time=None,
             request_digest=hashlib.sha256(conviction.id.encode()).hexdigest(),
@@ -137,6 +143,34 @@ class ReconvictionAlerts:
                     session, caller.actor, caller.request_id, alert, subject, recipient, decision
                 )
         return alerted
+
+    @staticmethod
+    def _covering(session: Session, area: str) -> set[str]:
+        """Probation services covering a discharge area (their region, or one of the areas
+        their `areas` attribute lists)."""
+        if not area:
+            return set()
+        wanted = area.casefold()
+        return {
+            agency.id
+            for agency in session.scalars(select(Agency).where(Agency.kind == "probation"))
+            if agency.region.casefold() == wanted
+            or wanted in {str(a).casefold() for a in (agency.attributes or {}).get("areas", [])}
+        }
+
+
+def _discharge_area(history: list[dict[str, Any]], released_on: date) -> str:
+    """Where the person was released to, for the release measured from (a release event may
+    not say; the prisoner record before it does)."""
+    for entry in reversed(history):
+        area = entry["value"].get("dischargeArea")
+        if (
+            isinstance(area, str)
+            and area.strip()
+            and _day(entry["value"].get("releaseDate")) == released_on
+        ):
+            return area.strip()
+    return ""
 
 
 def _day(value: Any) -> date | None:

@@ -42,7 +42,7 @@ from hub.services.alerts import ReconvictionAlerts
 from hub.services.audit import AuditLog, discard_pending, pending_mark
 from hub.services.consents import ConsentRegister
 from hub.services.identity import Identity
-from hub.services.messages import MessageService, request_digest
+from hub.services.messages import OWNER_ROUTED, MessageService, request_digest
 from hub.services.records import SubjectRecords
 from hub.store.db import Database
 from hub.store.models import Agency, Delivery, Message, Subject
@@ -388,6 +388,11 @@ class DocumentService:
                 session, caller.actor, caller.request_id, message, subject, recipient, decision
             )
             outcome.delivered_to = [recipient.id]
+        elif record.type in OWNER_ROUTED:
+            # No recipient named: to whoever holds the case (an escalation: probation).
+            outcome.delivered_to = self._messages.deliver_to_case_owners(
+                session, caller, message, subject, OWNER_ROUTED[record.type]
+            )
 
 
 ATTEMPTS = 3

@@ -621,6 +621,11 @@ class Identity:
     def _dob_key(self, iso_date: str) -> str:
         return self._keyring.blocking_key("dob:" + iso_date)
 
+    def holder_digest(self, name: str) -> str:
+        """The keyed digest that stands for a case owner (work email or name) where work is
+        routed by it: matched against a user's own, never stored in clear beside a person."""
+        return self._keyring.pseudonym("holder:" + name.strip().lower())
+
     def _open_trait(self, subject: Subject, trait: SubjectTrait) -> Details:
         plain = open_sealed(
             self.data_key(subject), trait.details_enc, f"trait:{subject.id}".encode()

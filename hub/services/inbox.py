@@ -149,18 +149,72 @@ class InboxService:
             raise NotFound("no such inbox item")
         return row[0], row[1], row[2]
 
-    def _read(
+    def since(
+        self, caller: Caller, position: int, limit: int = MAX_LIMIT
+    ) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+        """Deliveries to the caller's agency after `position`, oldest first, each read (and
+        audited) as an event: (position, event) pairs and the last position read."""
+        with self._db.transaction() as session:
+            query = (
+                select(Delivery, Message, Subject)
+                .join(Message, Message.id == Delivery.message_id)
+                .join(Subject, Subject.id == Message.subject_id)
+                .where(Delivery.recipient_agency_id == caller.agency_id, Delivery.id > position)
+            )
+            rows = session.execute(query.order_by(Delivery.id).limit(limit)).all()
+            found = []
+            for delivery, message, subject in rows:
+                event, disclosed = self.event(session, delivery, message, subject)
+                self._audit_read(session, caller, delivery, message, subject, disclosed)
+                found.append((delivery.id, event))
+            return found, (rows[-1][0].id if rows else position)
+
+    def event(
+        self, session: Session, delivery: Delivery, message: Message, subject: Subject
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """A delivery as streams and webhooks carry it: only what never changes (so an event id
+        always comes with the same content), and the fields disclosed."""
+        key = self._identity.data_key(subject)
+        data = json.loads(open_sealed(key, message.payload_enc, message.id.encode()))
+        subject_ref = open_sealed(key, message.subject_ref, b"ref:" + message.id.encode()).decode()
+        disclosed = {name: data[name] for name in delivery.fields if name in data}
+        event = {
+            "id": delivery.public_id,
+            "cursor": encode_cursor(delivery.id),
+            "receivedAt": iso(delivery.created_at),
+            "agreement": {"id": delivery.agreement_id, "version": delivery.agreement_version},
+            "assignedTo": (
+                open_sealed(
+                    key, delivery.assignee_enc, b"assignee:" + delivery.public_id.encode()
+                ).decode()
+                if delivery.assignee_enc
+                else None
+            ),
+            "urgency": delivery.urgency,
+            "message": _event(
+                specversion="1.0",
+                id=message.id,
+                source=message.source_agency_id,
+                type=MessageType(message.type).ce_type,
+                time=iso(message.event_time),
+                subject=subject_ref,
+                purpose=message.purpose,
+                recipient=delivery.recipient_agency_id,
+                datacontenttype="application/json",
+                data=disclosed,
+            ),
+        }
+        return event, tuple(sorted(disclosed))
+
+    def _audit_read(
         self,
         session: Session,
         caller: Caller,
         delivery: Delivery,
         message: Message,
         subject: Subject,
-    ) -> dict[str, Any]:
-        key = self._identity.data_key(subject)
-        data = json.loads(open_sealed(key, message.payload_enc, message.id.encode()))
-        subject_ref = open_sealed(key, message.subject_ref, b"ref:" + message.id.encode()).decode()
-        disclosed = {name: data[name] for name in delivery.fields if name in data}
+        fields: tuple[str, ...],
+    ) -> None:
         self._audit.record(
             session,
             AuditAction.MESSAGE_READ,
@@ -172,25 +226,25 @@ class InboxService:
             recipient=caller.agency_id,
             agreement_id=delivery.agreement_id or None,
             agreement_version=delivery.agreement_version or None,
-            fields=tuple(sorted(disclosed)),
+            fields=fields,
         )
+
+    def _read(
+        self,
+        session: Session,
+        caller: Caller,
+        delivery: Delivery,
+        message: Message,
+        subject: Subject,
+    ) -> dict[str, Any]:
+        event, disclosed = self.event(session, delivery, message, subject)
+        self._audit_read(session, caller, delivery, message, subject, disclosed)
         return {
-            "id": delivery.public_id,
-            "receivedAt": iso(delivery.created_at),
+            "id": event["id"],
+            "receivedAt": event["receivedAt"],
             "acknowledgedAt": iso(delivery.acked_at) if delivery.acked_at else None,
-            "agreement": {"id": delivery.agreement_id, "version": delivery.agreement_version},
-            "message": _event(
-                specversion="1.0",
-                id=message.id,
-                source=message.source_agency_id,
-                type=MessageType(message.type).ce_type,
-                time=iso(message.event_time),
-                subject=subject_ref,
-                purpose=message.purpose,
-                recipient=caller.agency_id,
-                datacontenttype="application/json",
-                data=disclosed,
-            ),
+            "agreement": event["agreement"],
+            "message": event["message"],
         }
 
 

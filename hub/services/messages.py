@@ -6,8 +6,8 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
 import rfc8785
 from sqlalchemy import select
@@ -26,11 +26,13 @@ from hub.domain.errors import (
     ValidationFailed,
 )
 from hub.domain.messages import Envelope
+from hub.domain.records import case_owner, facts_of
 from hub.domain.vocab import AuditAction, Decision, MessageType, SubjectScheme
-from hub.security.crypto import keyed_digest, seal, sha256_hex
+from hub.security.crypto import keyed_digest, open_sealed, seal, sha256_hex
 from hub.services.audit import AuditLog
 from hub.services.consents import ConsentRegister
 from hub.services.identity import Identity
+from hub.services.outbox import Outbox
 from hub.services.records import SubjectRecords
 from hub.store.db import Database
 from hub.store.models import (
@@ -50,6 +52,30 @@ from policies.engine import (
     Reader,
     SubjectAttributes,
 )
+
+# The messages delivered to a person at the recipient (the case owner there), not only the agency.
+ROUTED_TO_PEOPLE = frozenset(
+    {
+        MessageType.REFERRAL,
+        MessageType.RISK_ESCALATION,
+        MessageType.CONVICTION,
+        MessageType.RECONVICTION_ALERT,
+    }
+)
+URGENCIES = ("immediate", "urgent", "routine")  # most pressing first
+# Messages that may name no recipient: they go to whoever holds the case at agencies of these kinds.
+OWNER_ROUTED = {MessageType.RISK_ESCALATION: frozenset({"probation"})}
+
+
+class ConvictionHandler(Protocol):
+    def on_conviction(
+        self,
+        session: Session,
+        caller: Caller,
+        subject: Subject,
+        conviction: Message,
+        data: dict[str, Any],
+    ) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -73,7 +99,11 @@ class MessageService:
         policy: PolicyDecisionPoint,
         records: SubjectRecords,
         consents: ConsentRegister,
+        outbox: Outbox | None = None,
     ) -> None:
+        self._outbox = outbox or Outbox()
+        # Set by the composition root (the alerts use this service to deliver).
+        self.alerts: ConvictionHandler | None = None
         self._db = db
         self._audit = audit
         self._identity = identity
@@ -192,6 +222,22 @@ class MessageService:
         self.deliver(
             session, caller.actor, caller.request_id, message, subject, recipient, decision
         )
+        # What the message states about the person (releases, owners, convictions, consent), as
+        # for a document; a conviction raises its reconviction alert.
+        self._records.apply(
+            session,
+            subject,
+            facts_of(envelope.type, envelope.data),
+            caller.actor,
+            message.id,
+            caller.request_id,
+            new_subject=known is None,
+        )
+        self._consents.apply_message(
+            session, subject, envelope.type, envelope.data, caller.actor, caller.request_id
+        )
+        if envelope.type is MessageType.CONVICTION and self.alerts is not None:
+            self.alerts.on_conviction(session, caller, subject, message, envelope.data)
         if overridden:
             assert envelope.override is not None
             review_id = str(uuid.uuid4())
@@ -430,17 +476,31 @@ class MessageService:
             select(Agency.id).where(Agency.id == recipient.id).with_for_update(key_share=True)
         )
         now = datetime.now(UTC)
-        session.add(
-            Delivery(
-                public_id=str(uuid.uuid4()),
-                message_id=message.id,
-                recipient_agency_id=recipient.id,
-                agreement_id=decision.agreement_id or "",
-                agreement_version=decision.agreement_version or "",
-                fields=list(decision.fields),
-                created_at=now,
-            )
+        assignee, urgency = self._route(session, message, subject, recipient)
+        public_id = str(uuid.uuid4())
+        delivery = Delivery(
+            public_id=public_id,
+            message_id=message.id,
+            recipient_agency_id=recipient.id,
+            agreement_id=decision.agreement_id or "",
+            agreement_version=decision.agreement_version or "",
+            fields=list(decision.fields),
+            created_at=now,
+            assignee=self._identity.holder_digest(assignee) if assignee else None,
+            assignee_enc=(
+                seal(
+                    self._identity.data_key(subject),
+                    assignee.encode(),
+                    b"assignee:" + public_id.encode(),
+                )
+                if assignee
+                else None
+            ),
+            urgency=urgency,
         )
+        session.add(delivery)
+        # Its live notice and webhook sends commit with it and its audit entry (the outbox).
+        self._outbox.enqueue(session, delivery, message.type)
         self._audit.record(
             session,
             AuditAction.MESSAGE_DELIVERED,
@@ -461,6 +521,70 @@ class MessageService:
             fields=decision.fields,
             payload_digest=message.payload_digest,
         )
+
+    def deliver_to_case_owners(
+        self,
+        session: Session,
+        caller: Caller,
+        message: Message,
+        subject: Subject,
+        kinds: frozenset[str],
+    ) -> list[str]:
+        """Deliver a message that names no recipient to the agencies of these kinds whose staff
+        hold the person's case (a provider's risk escalation goes to the probation service that
+        owns the case); each under the agreements, refusals audited. The agencies delivered to."""
+        root = self._identity.root(session, subject)
+        person = self._records.attributes(session, root.id)
+        owners = sorted(person.case_owners - {caller.agency_id})
+        recipients = [
+            agency
+            for agency in session.scalars(select(Agency).where(Agency.id.in_(owners)))
+            if agency.kind in kinds
+        ]
+        sender = session.get(Agency, caller.agency_id)
+        if not recipients or sender is None:
+            return []
+        decisions = self.decide_each(
+            session,
+            sender,
+            recipients,
+            MessageType(message.type),
+            message.purpose,
+            subject,
+            person=person,
+        )
+        delivered = []
+        for recipient, decision in zip(recipients, decisions, strict=True):
+            if decision.permit:
+                self.deliver(
+                    session, caller.actor, caller.request_id, message, subject, recipient, decision
+                )
+                delivered.append(recipient.id)
+            else:
+                self.record_refusal(
+                    session, caller.actor, caller.request_id, message, subject, recipient, decision
+                )
+        return delivered
+
+    def _route(
+        self, session: Session, message: Message, subject: Subject, recipient: Agency
+    ) -> tuple[str | None, str | None]:
+        """Who at the recipient the message is for, and its urgency: a referral, a risk
+        escalation, a conviction or a reconviction alert goes to the person who holds the case
+        there now (None: the agency's allocation queue); other messages to the agency."""
+        message_type = MessageType(message.type)
+        if message_type not in ROUTED_TO_PEOPLE:
+            return None, None
+        root = self._identity.root(session, subject)
+        current = self._records.current(session, root.id)
+        assignee = case_owner(current, recipient.id, recipient.kind, date.today())
+        urgency = None
+        if message_type is MessageType.RISK_ESCALATION:
+            key = self._identity.data_key(subject)
+            data = json.loads(open_sealed(key, message.payload_enc, message.id.encode()))
+            found = data.get("urgency")
+            urgency = found if found in URGENCIES else None
+        return assignee, urgency
 
     def _existing(
         self, session: Session, caller: Caller, envelope: Envelope, digest: str

@@ -23,6 +23,9 @@ from policies.engine import SubjectAttributes
 # The newest digest of each (subject, kind) this transaction has seen or written, so a document
 # that states one fact many times compares each with the last without asking the database.
 _LATEST = "hub.records.latest"
+# Each person's current records as this transaction last read them (by root and the records
+# merged into it); writing a record forgets them. An alert reads them for every recipient.
+_CURRENT = "hub.records.current"
 
 
 class SubjectRecords:
@@ -42,6 +45,7 @@ class SubjectRecords:
     ) -> list[RecordKind]:
         """Record each fact that differs from the subject's newest of its kind; return the kinds
         that changed. Each change has a `subject.record_changed` entry naming the kind."""
+        session.info.pop(_CURRENT, None)
         key = self._identity.data_key(subject)
         changed = []
         for fact in facts:
@@ -79,7 +83,7 @@ class SubjectRecords:
                     kind=fact.kind.value,
                     value_enc=seal(key, plain, f"record:{public_id}".encode()),
                     value_digest=digest,
-                    holder=fact.holder,
+                    holder=self._identity.holder_digest(fact.holder) if fact.holder else None,
                     effective_on=fact.effective_on,
                     source_agency_id=actor.agency or "",
                     message_id=message_id,
@@ -167,6 +171,10 @@ class SubjectRecords:
         """The person's current record of each kind, across everyone merged into them: the one
         with the latest effective date (undated ones by when they arrived)."""
         members = self._identity.members(session, root_id)
+        cache = session.info.setdefault(_CURRENT, {})
+        remembered = cache.get((root_id, tuple(members)))
+        if remembered is not None:
+            return dict(remembered)
         best: dict[str, tuple[tuple[date, int], dict[str, Any]]] = {}
         for row in session.scalars(
             select(SubjectRecord).where(SubjectRecord.subject_id.in_(members))
@@ -190,7 +198,9 @@ class SubjectRecords:
                     "recordedAt": row.recorded_at.isoformat(),
                 },
             )
-        return {kind: entry for kind, (_, entry) in sorted(best.items())}
+        found = {kind: entry for kind, (_, entry) in sorted(best.items())}
+        cache[(root_id, tuple(members))] = found
+        return dict(found)
 
 
 def _int(value: Any) -> int:

@@ -153,6 +153,7 @@ class Registry:
         role: Role,
         actor: Actor | None = None,
         clearance: int = 0,
+        email: str | None = None,
     ) -> User:
         if session.get(Agency, agency_id) is None:
             raise NotFound(f"no agency {agency_id!r}")
@@ -163,6 +164,12 @@ class Registry:
             raise BadRequest("clearance is 0 (none), 1 (police information) or 2 (intelligence)")
         if len(password) < 12:
             raise BadRequest("passwords must be at least 12 characters")
+        if email is not None:
+            email = email.strip().lower()
+            if "@" not in email or len(email) > 320:
+                raise BadRequest("a work email looks like name@example.gov.uk")
+            if session.scalar(select(User).where(User.email == email)) is not None:
+                raise BadRequest("another user has that work email")
         user = User(
             id=str(uuid.uuid4()),
             username=username,
@@ -171,6 +178,7 @@ class Registry:
             agency_id=agency_id,
             role=Role(role).value,
             clearance=clearance,
+            email=email,
             created_at=datetime.now(UTC),
         )
         session.add(user)

@@ -35,10 +35,16 @@ class SignedInUser:
     agency_id: str
     agency_name: str
     clearance: int = 0
+    email: str | None = None
 
     @property
     def actor(self) -> Actor:
         return Actor(agency=self.agency_id, user=self.id)
+
+    @property
+    def names(self) -> frozenset[str]:
+        """How documents may name this person as a case owner (lower case): work email, name."""
+        return frozenset(n.strip().lower() for n in (self.email, self.display_name) if n)
 
 
 def _digest(value: str) -> str:
@@ -142,6 +148,7 @@ class SignInService:
                 agency_id=agency.id,
                 agency_name=agency.name,
                 clearance=user.clearance,
+                email=user.email,
             )
 
     def sign_out(self, token: str, user: SignedInUser, request_id: str | None) -> None:

@@ -138,7 +138,7 @@ class SubjectDirectory:
             return {
                 "id": root.id,
                 "subject": f"hub:{root.id}",
-                "identifiers": self._identifiers_known_to(session, caller.agency_id, members),
+                "identifiers": self.identifiers_known_to(session, caller.agency_id, members),
                 "status": root.status,
                 "awaitingIdentityReview": pending is not None,
                 "mergedFrom": [m for m in members if m != root.id],
@@ -296,7 +296,7 @@ class SubjectDirectory:
             raise NotFound("no such person")
         return root
 
-    def _identifiers_known_to(
+    def identifiers_known_to(
         self, session: Session, agency_id: str, members: Sequence[str]
     ) -> list[str]:
         """The identifiers the caller's own messages (sent or received) named the person by.

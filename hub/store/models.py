@@ -191,7 +191,7 @@ class SubjectRecord(Base):
     """One of the hub's own facts about a person (release, case owner, risk, pathway, needs, RAG,
     engagement, IOM membership, consent), as a document stated it. The newest row of a kind is the
     current value; older rows are its history. The value is sealed under the person's data key;
-    `holder` (a case owner's work email or officer name) is clear so work can be routed to them."""
+    `holder` is the keyed digest of the case owner it names (`Identity.holder_digest`)."""
 
     __tablename__ = "subject_records"
     __table_args__ = (Index("ix_subject_records_subject_kind", "subject_id", "kind", "id"),)
@@ -267,6 +267,7 @@ class Delivery(Base):
             "message_id", "recipient_agency_id", name="uq_deliveries_message_recipient"
         ),
         Index("ix_deliveries_recipient_id", "recipient_agency_id", "id"),
+        Index("ix_deliveries_recipient_assignee", "recipient_agency_id", "assignee", "id"),
     )
 
     id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
@@ -279,10 +280,62 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     acked_by_client_id: Mapped[str | None] = mapped_column(String(64))
+    # Who at the recipient it is for: the keyed digest of the case owner's work email or name
+    # (`Identity.holder_digest`; None for the agency's allocation queue), and the name itself
+    # sealed under the person's data key (for display), so no staff name sits in clear beside them.
+    assignee: Mapped[str | None] = mapped_column(String(320))
+    assignee_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    urgency: Mapped[str | None] = mapped_column(String(20))  # a risk escalation's urgency
+    # The practitioner's response to an alert (`support_continues`), when and by whom.
+    response: Mapped[str | None] = mapped_column(String(30))
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    responded_by: Mapped[str | None] = mapped_column(String(100))
 
     # Never read (lazy="raise"): declared so that one flush inserts the rows this one refers to
     # first. Code sets the foreign-key columns directly.
     _message: Mapped[Message] = relationship(lazy="raise")
+
+
+class Subscription(Base):
+    """An agency's webhook endpoint: deliveries to the agency are POSTed there, signed as
+    Standard Webhooks with a secret the hub generated (sealed here, shown once)."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(String(2000))
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    types: Mapped[list[str]] = mapped_column(JSON)  # message types; empty for all
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OutboxItem(Base):
+    """One send still owed for a delivery (a live notification, or a webhook POST), written in
+    the delivery's own transaction; relays send it and record how it went."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "channel", "next_attempt_at"),
+        Index("ix_outbox_subscription", "subscription_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.public_id"))
+    channel: Mapped[str] = mapped_column(String(20))  # live | webhook
+    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"))
+    state: Mapped[str] = mapped_column(String(12))  # pending | sent | dead | cancelled
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_result: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    # Never read: orders the delivery's insert before this row's in one flush.
+    _delivery: Mapped[Delivery] = relationship(lazy="raise")
 
 
 class IdempotencyRecord(Base):
@@ -307,6 +360,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(30))
     # The person's own vetting: 0 none, 1 police information, 2 police intelligence.
     clearance: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    # Work email (lower case): how documents name a case owner, so work is routed to them.
+    email: Mapped[str | None] = mapped_column(String(320), index=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -90,10 +90,11 @@ def test_every_step_is_audited(client: Any, services: Any, token: Any) -> None:
     assert [e["action"] for e in about] == [
         "message.accepted",
         "message.delivered",
+        "subject.record_changed",  # the conviction, among the hub's facts about the person
         "message.read",
         "inbox.acked",
     ]
-    accepted, delivered, read, acked = about
+    accepted, delivered, _recorded, read, acked = about
     assert accepted["actor"] == {"agency": "courts-sheffield", "client": "courts-sheffield"}
     assert delivered["decision"] == "permit"
     assert delivered["agreement_id"] == "dsa-courts-conviction-information"

@@ -38,9 +38,17 @@ class RunningHub:
 
 
 def start_hub(
-    var_dir: Path, database_url: str, *, workers: int = 2, extra_env: dict[str, str] | None = None
+    var_dir: Path,
+    database_url: str,
+    *,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    log_name: str = "server.log",
+    port: int | None = None,
 ) -> tuple[subprocess.Popen[bytes], RunningHub]:
-    port = free_port()
+    """A hub on its own port. Another hub on the same database and `var_dir` (same keys), with
+    `HUB_ISSUER` set to the first one's URL in `extra_env`, is a second process of one hub."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -57,7 +65,7 @@ def start_hub(
         subprocess.run(
             [str(BIN / "hub"), *command], env=env, check=True, capture_output=True, timeout=120
         )
-    log = var_dir / "server.log"
+    log = var_dir / log_name
     with log.open("wb") as log_file:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(  # noqa: S603
             [str(BIN / "hub"), "serve"],
@@ -79,6 +87,19 @@ def start_hub(
         time.sleep(0.2)
     credentials = json.loads((var_dir / "demo" / "credentials.json").read_text())
     return process, RunningHub(url, credentials, env, log)
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(url + "/readyz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the hub did not start")
+        time.sleep(0.2)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hub.bootstrap import Services
-from hub.demo import AGENCIES, CLEARANCE, USER_CLEARANCE, USERS
+from hub.demo import AGENCIES, CLEARANCE, USER_CLEARANCE, USERS, demo_email
 from hub.domain.vocab import Scope
 
 PASSWORD = "correct horse battery staple"
@@ -89,6 +89,7 @@ def make_world(services: Services) -> dict[str, ClientCreds]:
                 agency_id=agency_id,
                 role=role,
                 clearance=USER_CLEARANCE.get(username, 0),
+                email=demo_email(username, agency_id),
             )
     return creds
 
