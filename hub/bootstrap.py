@@ -163,6 +163,7 @@ def build(
     )
     messages = MessageService(db, audit, identity, policy, records, consents, outbox)
     inbox = InboxService(db, audit, identity)
+    clients = ClientStatus(db)
     alerts = ReconvictionAlerts(identity, messages, records)
     messages.alerts = alerts
     subjects = SubjectDirectory(db, audit, identity, messages, records, consents, alerts)
@@ -200,7 +201,7 @@ def build(
             window=settings.signin_window,
             session_ttl=settings.session_ttl,
         ),
-        clients=ClientStatus(db),
+        clients=clients,
         transparency=TransparencyLog(
             db, keyring, settings.audit_origin, audit, pinned=_verifier_keys(settings)
         ),
@@ -214,5 +215,7 @@ def build(
         outbox=outbox,
         notifier=notifier,
         caseload=Caseload(db, audit, identity, messages, records, subjects),
-        webhooks=Webhooks(db, audit, keyring, inbox, allow_http=settings.webhook_allow_http),
+        webhooks=Webhooks(
+            db, audit, keyring, inbox, allow_http=settings.webhook_allow_http, clients=clients
+        ),
     )

@@ -42,9 +42,10 @@ class Settings:
     signin_window: int = 900
     log_level: str = "INFO"
     trusted_proxy_hops: int = 0
-    # Webhooks: attempts before a send is dead-lettered; the first retry's delay in seconds
-    # (doubling each time, with jitter, up to an hour); plain http allowed (demo and tests only).
-    webhook_max_attempts: int = 8
+    # Webhooks: attempts before a send is dead-lettered (15 from 5 s: about 8 hours of retries);
+    # the first retry's delay in seconds (doubling, with jitter, up to an hour); plain http and
+    # this machine's own network allowed as targets (demo and tests only).
+    webhook_max_attempts: int = 15
     webhook_retry_base: int = 5
     webhook_allow_http: bool = False
     # How long a relay may hold an outbox row it is sending before another relay may take it.
@@ -115,7 +116,7 @@ class Settings:
             cookie_secure=env_vars.get("HUB_COOKIE_SECURE", "1") != "0",
             log_level=env_vars.get("HUB_LOG_LEVEL", "INFO").upper(),
             trusted_proxy_hops=_int(env_vars, "HUB_TRUSTED_PROXY_HOPS", 0, minimum=0),
-            webhook_max_attempts=_int(env_vars, "HUB_WEBHOOK_MAX_ATTEMPTS", 8),
+            webhook_max_attempts=_int(env_vars, "HUB_WEBHOOK_MAX_ATTEMPTS", 15),
             webhook_retry_base=_int(env_vars, "HUB_WEBHOOK_RETRY_BASE", 5),
             webhook_allow_http=env_vars.get("HUB_WEBHOOK_ALLOW_HTTP", "1" if generating else "0")
             == "1",

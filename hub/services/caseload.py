@@ -30,7 +30,7 @@ from hub.services.records import SubjectRecords
 from hub.services.signin import SignedInUser
 from hub.services.subjects import SubjectDirectory
 from hub.store.db import Database
-from hub.store.models import Agency, Delivery, Message, Subject
+from hub.store.models import Agency, Delivery, Message, Subject, User
 from policies.engine import Reader
 
 PRACTITIONERS = frozenset({Role.CASE_MANAGER, Role.OFFENDER_MANAGER, Role.IOM_OFFICER})
@@ -102,24 +102,35 @@ class Caseload:
     def allowed(user: SignedInUser) -> bool:
         return user.role in PRACTITIONERS
 
-    def items(self, user: SignedInUser, after: int = 0, limit: int = LIMIT) -> list[Item]:
-        """This user's items: newest first (after `after`, oldest first, for a live stream),
-        an unacknowledged immediate escalation always at the top."""
+    def items(self, user: SignedInUser, after: int | None = None, limit: int = LIMIT) -> list[Item]:
+        """This user's items: the newest `limit`, with every unacknowledged immediate escalation
+        however old, at the top; or (`after`, for a live stream) those after it, oldest first."""
         with self._db.transaction() as session:
-            query = self._query(user).where(Delivery.id > after)
-            if after:
-                query = query.order_by(Delivery.id).limit(limit)
-            else:
-                query = query.order_by(Delivery.id.desc()).limit(limit)
-            found = [self._item(session, user, *row) for row in session.execute(query).all()]
-        if not after:
-            found.sort(key=lambda item: (not item.pinned, -item.position))
+            mine = self._query(session, user)
+            if after is not None:
+                query = mine.where(Delivery.id > after).order_by(Delivery.id).limit(limit)
+                return [self._item(session, user, *row) for row in session.execute(query).all()]
+            rows = session.execute(mine.order_by(Delivery.id.desc()).limit(limit)).all()
+            pinned = session.execute(
+                mine.where(Delivery.urgency == "immediate", Delivery.acked_at.is_(None))
+                .order_by(Delivery.id.desc())
+                .limit(limit)
+            ).all()
+            seen: set[int] = set()
+            found = []
+            for row in [*pinned, *rows]:
+                if row[0].id not in seen:
+                    seen.add(row[0].id)
+                    found.append(self._item(session, user, *row))
+        found.sort(key=lambda item: (not item.pinned, -item.position))
         return found
 
     def latest_position(self, user: SignedInUser) -> int:
         with self._db.transaction(readonly=True) as session:
             found = session.scalar(
-                self._query(user).with_only_columns(Delivery.id).order_by(Delivery.id.desc())
+                self._query(session, user)
+                .with_only_columns(Delivery.id)
+                .order_by(Delivery.id.desc())
             )
             return found or 0
 
@@ -176,7 +187,20 @@ class Caseload:
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _query(self, user: SignedInUser) -> Any:
+    def _query(self, session: Session, user: SignedInUser) -> Any:
+        """The user's items: assigned to them, or to no one at their agency (the allocation
+        queue: none named, or named someone with no active account here)."""
+        colleagues = {
+            self._identity.holder_digest(name)
+            for email, display in session.execute(
+                select(User.email, User.display_name).where(
+                    User.agency_id == user.agency_id, User.disabled_at.is_(None)
+                )
+            )
+            for name in (email, display)
+            if name
+        }
+        mine = sorted(self._identity.holder_digest(n) for n in user.names)
         return (
             select(Delivery, Message, Subject)
             .join(Message, Message.id == Delivery.message_id)
@@ -184,8 +208,9 @@ class Caseload:
             .where(
                 Delivery.recipient_agency_id == user.agency_id,
                 Message.type.in_(ROUTED_TYPES),
-                Delivery.assignee.in_(sorted(self._identity.holder_digest(n) for n in user.names))
-                | Delivery.assignee.is_(None),
+                Delivery.assignee.in_(mine)
+                | Delivery.assignee.is_(None)
+                | Delivery.assignee.not_in(sorted(colleagues)),
             )
         )
 
@@ -194,7 +219,9 @@ class Caseload:
     ) -> tuple[Delivery, Message, Subject]:
         if not is_uuid(item_id) or not self.allowed(user):
             raise NotFound("no such alert")
-        row = session.execute(self._query(user).where(Delivery.public_id == item_id)).first()
+        row = session.execute(
+            self._query(session, user).where(Delivery.public_id == item_id)
+        ).first()
         if row is None:
             raise NotFound("no such alert")  # another's, or another agency's: as if none
         return row[0], row[1], row[2]
@@ -254,7 +281,7 @@ class Caseload:
             received_at=delivery.created_at,
             person=person,
             fields={name: data[name] for name in visible},
-            mine=delivery.assignee is not None,
+            mine=delivery.assignee in {self._identity.holder_digest(n) for n in user.names},
             urgency=delivery.urgency,
             trigger=trigger,
             acknowledged_at=delivery.acked_at,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 import adapters
 from adapters.base import NotRenderable, Rendered
-from hub.domain.callers import Caller, is_uuid, iso
+from hub.domain.callers import MAX_INTEGER, Caller, is_uuid, iso, whole_number
 from hub.domain.errors import BadRequest, InvalidCursor, NotAcceptable, NotFound
 from hub.domain.messages import SubjectRef
 from hub.domain.vocab import AuditAction, MessageType
@@ -38,9 +38,10 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = text.partition(":")
-        if prefix != "d1" or not number.isdigit():
+        position = whole_number(number) if prefix == "d1" else None
+        if position is None or position > MAX_INTEGER:
             raise ValueError
-        return int(number)
+        return position
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidCursor(
             "the cursor is not one this hub issued; use next_cursor as given"

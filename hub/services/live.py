@@ -154,13 +154,18 @@ class RedisNotifier(Notifier):
         super().__init__()
         import redis
 
-        self._redis = (client_factory or redis.Redis.from_url)(url)
+        self._redis = (
+            client_factory
+            or (lambda u: redis.Redis.from_url(u, socket_timeout=5, socket_connect_timeout=5))
+        )(url)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
     def publish(self, notices: list[Notice]) -> None:
         if not notices:
             return
+        for notice in notices:  # this process's streams at once, whatever Redis does
+            self.local.dispatch(notice)
         pipe = self._redis.pipeline(transaction=False)
         for notice in notices:
             pipe.publish(CHANNEL, json.dumps({"a": notice.agency, "p": notice.position}))

@@ -223,21 +223,24 @@ class MessageService:
             session, caller.actor, caller.request_id, message, subject, recipient, decision
         )
         # What the message states about the person (releases, owners, convictions, consent), as
-        # for a document; a conviction raises its reconviction alert.
-        self._records.apply(
-            session,
-            subject,
-            facts_of(envelope.type, envelope.data),
-            caller.actor,
-            message.id,
-            caller.request_id,
-            new_subject=known is None,
-        )
-        self._consents.apply_message(
-            session, subject, envelope.type, envelope.data, caller.actor, caller.request_id
-        )
-        if envelope.type is MessageType.CONVICTION and self.alerts is not None:
-            self.alerts.on_conviction(session, caller, subject, message, envelope.data)
+        # for a document; a conviction raises its reconviction alert. Not for a message accepted
+        # only on a public-protection override: that waits for IG review, and must not make its
+        # sender a case owner or record a consent meanwhile.
+        if not overridden:
+            self._records.apply(
+                session,
+                subject,
+                facts_of(envelope.type, envelope.data),
+                caller.actor,
+                message.id,
+                caller.request_id,
+                new_subject=known is None,
+            )
+            self._consents.apply_message(
+                session, subject, envelope.type, envelope.data, caller.actor, caller.request_id
+            )
+            if envelope.type is MessageType.CONVICTION and self.alerts is not None:
+                self.alerts.on_conviction(session, caller, subject, message, envelope.data)
         if overridden:
             assert envelope.override is not None
             review_id = str(uuid.uuid4())

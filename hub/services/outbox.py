@@ -101,8 +101,9 @@ def _after_commit(session: Session) -> None:
         nudge()
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+def _after_rollback(session: Session, previous: Any) -> None:
+    if previous.parent is None:  # the whole transaction (a savepoint's rollback keeps the rest)
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 def install_commit_hooks() -> None:
@@ -110,7 +111,7 @@ def install_commit_hooks() -> None:
 
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+        event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
 install_commit_hooks()
@@ -156,19 +157,30 @@ class LiveRelay:
             ).all()
             if not rows:
                 return 0
-            self._notifier.publish([Notice(agency, position) for _, agency, position in rows])
             session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id.in_([row[0] for row in rows]))
                 .values(state=SENT, done_at=datetime.now(UTC), attempts=OutboxItem.attempts + 1)
             )
-            return len(rows)
+        # Published after the commit, so a slow Redis never holds the database's write lock. A
+        # notice lost here (the process gone in between) costs latency only: streams re-read
+        # the database at every keep-alive.
+        self._notifier.publish([Notice(agency, position) for _, agency, position in rows])
+        return len(rows)
 
 
 class Claim:
     """One webhook row a relay holds the lease on, with what it needs to send it."""
 
-    def __init__(self, row_id: int, delivery_id: str, subscription_id: str, attempts: int) -> None:
+    def __init__(
+        self,
+        row_id: int,
+        delivery_id: str,
+        subscription_id: str,
+        attempts: int,
+        lease: datetime | None = None,
+    ) -> None:
+        self.lease = lease  # the relay holds the row while `claimed_until` is still this
         self.row_id = row_id
         self.delivery_id = delivery_id
         self.subscription_id = subscription_id
@@ -188,7 +200,7 @@ class WebhookRelay:
         max_attempts: int,
         retry_base: int,
         lease: int,
-        batch: int = 20,
+        batch: int = 5,
     ) -> None:
         self._db = db
         self._send = send
@@ -225,10 +237,11 @@ class WebhookRelay:
                 .with_for_update(of=OutboxItem, skip_locked=True)
             )
             rows = list(session.scalars(heads))
+            lease = now + timedelta(seconds=self._lease)
             for row in rows:
-                row.claimed_until = now + timedelta(seconds=self._lease)
+                row.claimed_until = lease
             return [
-                Claim(row.id, row.delivery_id, row.subscription_id or "", row.attempts)
+                Claim(row.id, row.delivery_id, row.subscription_id or "", row.attempts, lease)
                 for row in rows
             ]
 
@@ -247,8 +260,12 @@ class WebhookRelay:
         attempts = claim.attempts + 1
         with self._db.transaction() as session:
             row = session.get(OutboxItem, claim.row_id, with_for_update=True)
-            if row is None or row.state != PENDING:
-                return  # cancelled (subscription deleted) while it was being sent
+            if row is None or row.state != PENDING or row.claimed_until != claim.lease:
+                # Cancelled, or another relay took it over after this lease ran out: that relay
+                # owns the row, but what this one sent is still a disclosure to record.
+                if not detail.startswith("not sent: "):
+                    self._record(session, claim, delivered, status, detail, "superseded")
+                return
             row.attempts = attempts
             row.claimed_until = None
             row.last_result = detail[:200]

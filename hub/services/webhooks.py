@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import socket
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from hub.domain.errors import BadRequest, NotFound, ValidationFailed
 from hub.domain.vocab import AuditAction, MessageType
 from hub.security.crypto import KeyRing
 from hub.services.audit import AuditLog
+from hub.services.clients import ClientStatus
 from hub.services.inbox import InboxService, decode_cursor
 from hub.services.outbox import CANCELLED, DEAD, PENDING, SENT, WEBHOOK, Claim
 from hub.store.db import Database
@@ -39,6 +41,7 @@ MAX_SUBSCRIPTIONS = 10  # per agency
 MAX_REPLAY = 10_000  # deliveries one replay may queue
 CONNECT_TIMEOUT, READ_TIMEOUT = 5, 10
 EVENT_TYPE = "inbox.delivery"
+NOT_SENT = "not sent: "  # a detail that says no request left the hub
 
 
 class Webhooks:
@@ -50,8 +53,10 @@ class Webhooks:
         inbox: InboxService,
         *,
         allow_http: bool,
+        clients: ClientStatus | None = None,
         session: requests.Session | None = None,
     ) -> None:
+        self._clients = clients
         self._db = db
         self._audit = audit
         self._keyring = keyring
@@ -213,13 +218,17 @@ class Webhooks:
         """POST one delivery to its subscription, signed; (delivered?, HTTP status, detail)."""
         with self._db.transaction(readonly=True) as session:
             row = session.execute(
-                select(Delivery, Message, Subject, Subscription)
+                select(Delivery, Message, Subject, Subscription, OutboxItem.state)
                 .join(Message, Message.id == Delivery.message_id)
                 .join(Subject, Subject.id == Message.subject_id)
                 .join(Subscription, Subscription.id == claim.subscription_id)
+                .join(OutboxItem, OutboxItem.id == claim.row_id)
                 .where(Delivery.public_id == claim.delivery_id)
             ).one()
-            delivery, message, subject, subscription = row
+            delivery, message, subject, subscription, state = row
+            # Deleted (or its row cancelled) since the claim: nothing is sent.
+            if subscription.deleted_at is not None or state != PENDING:
+                return False, None, NOT_SENT + "subscription deleted"
             event, disclosed = self._inbox.event(session, delivery, message, subject)
             secret = self._keyring.open_secret(
                 _secret_name(subscription.id), subscription.secret_enc
@@ -238,6 +247,13 @@ class Webhooks:
             separators=(",", ":"),
             sort_keys=True,
         )
+        # A subscription whose client was disabled sends nothing (its sends wait, then
+        # dead-letter): revoking a client stops its data leaving by webhook too.
+        if self._clients is not None and not self._clients.is_active(subscription.client_id):
+            return False, None, NOT_SENT + "client disabled"
+        problem = None if self._allow_http else unsafe_target(subscription.url)
+        if problem:
+            return False, None, NOT_SENT + problem
         now = datetime.now(UTC)
         headers = {
             "content-type": "application/json",
@@ -252,6 +268,7 @@ class Webhooks:
             headers=headers,
             timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
             allow_redirects=False,
+            stream=True,  # the status is the answer: the body is never read
         )
         response.close()
         ok = 200 <= response.status_code < 300
@@ -267,6 +284,8 @@ class Webhooks:
         outcome: str,
     ) -> None:
         meta = claim.meta
+        if not meta:  # nothing was read or sent (deleted, client disabled, unsafe target)
+            meta = {"recipient": None, "fields": ()}
         self._audit.record(
             session,
             AuditAction.WEBHOOK_ATTEMPTED,
@@ -279,7 +298,7 @@ class Webhooks:
             agreement_version=meta.get("agreement_version"),
             # Fields reached the receiver only when it answered 2xx (it may have read them on
             # a failed attempt too; the fields and the outcome say which).
-            fields=tuple(meta.get("fields", ())),
+            fields=() if detail.startswith(NOT_SENT) else tuple(meta.get("fields", ())),
             status=status,
             reasons=(
                 f"subscription:{claim.subscription_id}",
@@ -329,9 +348,27 @@ class Webhooks:
             problem = "must not carry credentials"
         elif parts.fragment:
             problem = "must not have a fragment"
+        if not problem and not self._allow_http:
+            problem = unsafe_target(url)
         if problem:
             raise ValidationFailed(f"url {problem}", errors={"url": [problem]})
         return url
+
+
+def unsafe_target(url: str) -> str | None:
+    """Why the hub must not POST there, or None: a webhook may not reach the hub's own network
+    (loopback, private, link-local such as cloud metadata, shared, multicast or reserved
+    addresses), checked on every address the name resolves to, at creation and at each send."""
+    parts = urlsplit(url)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return "must name a host that resolves"
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global or address.is_multicast:
+            return "must not point at a private, loopback, link-local or reserved address"
+    return None
 
 
 def _loopback(host: str) -> bool:

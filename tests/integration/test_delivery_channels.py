@@ -521,3 +521,55 @@ def test_an_out_of_area_release_also_alerts_the_probation_service_covering_that_
         PROBATION_OM
     )
     assert "provider-doncaster-alliance" in alerts and "iom-sheffield" in alerts
+
+
+def test_webhook_targets_on_the_hubs_own_network_are_refused() -> None:
+    from hub.services.webhooks import unsafe_target
+
+    for url in (
+        "https://169.254.169.254/latest/meta-data/",  # cloud metadata (link-local)
+        "https://10.0.0.5:6379/",
+        "https://127.0.0.1/hook",
+        "https://[::1]/hook",
+        "https://100.64.0.1/hook",  # shared address space
+        "https://no-such-host.invalid/hook",
+    ):
+        assert unsafe_target(url), url
+    assert unsafe_target("https://8.8.8.8/hook") is None
+
+
+def test_a_huge_cursor_is_a_400_not_a_500(client: Any, token: Any) -> None:
+    import base64
+
+    cursor = base64.urlsafe_b64encode(b"d1:" + b"9" * 40).rstrip(b"=").decode()
+    auth = {"Authorization": f"Bearer {token('probation-south-yorkshire')}"}
+    assert client.get(f"/v1/inbox?after={cursor}", headers=auth).status_code == 400
+    assert (
+        client.get("/v1/inbox/stream", headers={**auth, "Last-Event-ID": cursor}).status_code == 400
+    )
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_allow_http": False}])
+def test_production_refuses_a_webhook_to_this_machine(client: Any, token: Any) -> None:
+    made = client.post(
+        "/v1/subscriptions",
+        json={"url": "https://127.0.0.1:9/hook"},
+        headers={"Authorization": f"Bearer {token('probation-south-yorkshire')}"},
+    )
+    assert made.status_code == 422 and "private, loopback" in made.get_json()["detail"]
+
+
+def test_a_disabled_clients_subscription_sends_nothing(
+    client: Any, services: Any, token: Any, receiver: Receiver
+) -> None:
+    made = _subscribe(client, token("probation-south-yorkshire"), receiver.url)
+    _world(client, token)  # deliveries to probation queue webhook sends
+    with services.db.transaction() as session:
+        services.registry.disable_client(session, "probation-south-yorkshire")
+    services.clients._cache.clear()  # this process's short cache of client status: as if expired
+    _drain(services)
+    assert receiver.received == []
+    attempts = audit_entries(services, "webhook.attempted")
+    assert attempts and all("not sent: client disabled" in e["reasons"] for e in attempts)
+    assert all(not e.get("fields") for e in attempts)  # nothing disclosed
+    assert made["id"]

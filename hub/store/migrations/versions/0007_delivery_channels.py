@@ -5,8 +5,9 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-24 14:00:00
 
-A delivery names the person at the recipient agency it is for (`assignee`: the case owner's work
-email or name, as the person's records state it; empty for the agency's allocation queue). Each
+A delivery names the person at the recipient agency it is for (`assignee`: a keyed digest of the
+case owner's work email or name, with the name itself sealed in `assignee_enc`; empty for the
+agency's allocation queue). Each
 delivery's live notification and webhook sends are rows in `outbox`, written in the same
 transaction as the delivery and its audit entries, so an accepted message is never lost to a
 crash between commit and send.
