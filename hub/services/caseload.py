@@ -190,17 +190,7 @@ class Caseload:
     def _query(self, session: Session, user: SignedInUser) -> Any:
         """The user's items: assigned to them, or to no one at their agency (the allocation
         queue: none named, or named someone with no active account here)."""
-        colleagues = {
-            self._identity.holder_digest(name)
-            for email, display in session.execute(
-                select(User.email, User.display_name).where(
-                    User.agency_id == user.agency_id, User.disabled_at.is_(None)
-                )
-            )
-            for name in (email, display)
-            if name
-        }
-        mine = sorted(self._identity.holder_digest(n) for n in user.names)
+        mine, colleagues = self._digests(session, user)
         return (
             select(Delivery, Message, Subject)
             .join(Message, Message.id == Delivery.message_id)
@@ -208,11 +198,34 @@ class Caseload:
             .where(
                 Delivery.recipient_agency_id == user.agency_id,
                 Message.type.in_(ROUTED_TYPES),
-                Delivery.assignee.in_(mine)
+                Delivery.assignee.in_(sorted(mine))
                 | Delivery.assignee.is_(None)
                 | Delivery.assignee.not_in(sorted(colleagues)),
             )
         )
+
+    def _digests(self, session: Session, user: SignedInUser) -> tuple[set[str], set[str]]:
+        """The digests that stand for this user, and for anyone at their agency (kept for the
+        transaction)."""
+        remembered = session.info.setdefault("hub.caseload.digests", {})
+        if user.id in remembered:
+            found: tuple[set[str], set[str]] = remembered[user.id]
+            return found
+        people = session.execute(
+            select(User.email, User.display_name).where(
+                User.agency_id == user.agency_id, User.disabled_at.is_(None)
+            )
+        ).all()
+        # A name stands for a person only when no colleague shares it: an item for "John Smith"
+        # at an agency with two goes to the allocation queue (their work emails still match).
+        displays = [d.strip().lower() for _, d in people if d]
+        unique = {d for d in displays if displays.count(d) == 1}
+        colleagues = {self._identity.holder_digest(e) for e, _ in people if e} | {
+            self._identity.holder_digest(d) for d in unique
+        }
+        names = {n for n in user.names if "@" in n or n in unique}
+        remembered[user.id] = ({self._identity.holder_digest(n) for n in names}, colleagues)
+        return remembered[user.id]  # type: ignore[no-any-return]
 
     def _find(
         self, session: Session, user: SignedInUser, item_id: str
@@ -281,7 +294,7 @@ class Caseload:
             received_at=delivery.created_at,
             person=person,
             fields={name: data[name] for name in visible},
-            mine=delivery.assignee in {self._identity.holder_digest(n) for n in user.names},
+            mine=delivery.assignee in self._digests(session, user)[0],
             urgency=delivery.urgency,
             trigger=trigger,
             acknowledged_at=delivery.acked_at,

@@ -388,10 +388,13 @@ def _types(types: Any) -> list[str]:
             "types must be a list of message type names", errors={"types": ["not a list"]}
         )
     known = {t.value for t in MessageType}
+    # The CloudEvent type (uk.gov.justice.hub.referral.v1) names the same as its short name.
+    types = [found.value if (found := MessageType.from_ce_type(t)) else t for t in types]
     unknown = sorted(set(types) - known)
     if unknown:
         raise ValidationFailed(
-            f"unknown message types: {', '.join(unknown)}", errors={"types": ["unknown type"]}
+            f"unknown message types: {', '.join(unknown)} (known: {', '.join(sorted(known))})",
+            errors={"types": ["unknown type"]},
         )
     return sorted(set(types))
 

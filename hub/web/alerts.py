@@ -9,7 +9,9 @@ ends when the user's session does; the browser reconnects from the last alert it
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask import (
@@ -71,7 +73,16 @@ LABELS = {
     "sentencePlanSummary": "Sentence plan",
     "routes": "Reoffending routes",
 }
-HIDDEN = {"conviction", "hearingId"}  # internal references, not for the page
+HIDDEN = {"conviction", "hearingId", "urgency"}  # references, or said by a tag already
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def title(item: Item) -> str:
+    """A card's title: what happened, in words (a conviction for an offence before release is
+    reported, but it is not a reconviction)."""
+    if item.kind == "reconviction-alert" and item.fields.get("verdict") == "offence_before_release":
+        return "Conviction since release (offence before release)"
+    return KINDS.get(item.kind, item.kind)
 
 
 def _services() -> Services:
@@ -111,6 +122,14 @@ def describe(value: Any) -> str:
         return ", ".join(f"{k}: {describe(v)}" for k, v in value.items())
     if isinstance(value, list):
         return "; ".join(describe(v) for v in value)
+    if isinstance(value, str) and ISO_DAY.match(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return value
+        return f"{day.day} {day:%B %Y}"  # the GOV.UK style: 18 April 2025
+    if isinstance(value, str) and value.isupper() and value.isalpha():
+        return value.capitalize()  # MEDIUM -> Medium
     return str(value).replace("_", " ") if isinstance(value, str) else str(value)
 
 
@@ -118,15 +137,20 @@ UNITS = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}
 
 
 def _rows(item: Item) -> list[dict[str, Any]]:
+    hidden = set(HIDDEN)
+    if "finding" in item.fields:
+        hidden.add("verdict")  # the finding says it in words
+    if item.trigger:
+        hidden.add("triggerCode")  # shown with the trigger it matches
     return [
         {"key": {"text": LABELS.get(name, name)}, "value": {"text": describe(value)}}
         for name, value in item.fields.items()
-        if name not in HIDDEN
+        if name not in hidden
     ]
 
 
 def _render(item: Item) -> str:
-    return render_template("alerts/_item.html", item=item, kinds=KINDS, rows=_rows(item))
+    return render_template("alerts/_item.html", item=item, title=title(item), rows=_rows(item))
 
 
 @bp.get("/")
@@ -137,8 +161,8 @@ def page() -> ResponseReturnValue:
     return render_template(
         "alerts/page.html",
         items=items,
-        kinds=KINDS,
         rows_of=_rows,
+        title_of=title,
         last=max((i.position for i in items), default=0),
     )
 
@@ -202,7 +226,7 @@ def acknowledge(item_id: str) -> ResponseReturnValue:
     except HubError as error:
         abort(error.status)
     flash("Alert acknowledged.")
-    return redirect(url_for("alerts.page"))
+    return redirect(url_for("alerts.page", _anchor=f"alert-{item_id}"))
 
 
 @bp.post("/<item_id>/support")
@@ -214,4 +238,4 @@ def support(item_id: str) -> ResponseReturnValue:
     except HubError as error:
         abort(error.status)
     flash("Recorded: support continues.")
-    return redirect(url_for("alerts.page"))
+    return redirect(url_for("alerts.page", _anchor=f"alert-{item_id}"))

@@ -573,3 +573,28 @@ def test_a_disabled_clients_subscription_sends_nothing(
     assert attempts and all("not sent: client disabled" in e["reasons"] for e in attempts)
     assert all(not e.get("fields") for e in attempts)  # nothing disclosed
     assert made["id"]
+
+
+def test_a_name_two_colleagues_share_routes_to_the_allocation_queue(
+    client: Any, services: Any, token: Any
+) -> None:
+    from hub.domain.vocab import Role
+
+    _world(client, token)
+    _post(client, token("courts-sheffield"), "courts", "hearings", _hearing())
+    _sign_in(client, "iom.officer", PASSWORD)
+    page = _page(client)
+    assert page.count('data-kind="reconviction-alert"') == 1 and "Allocation queue" not in page
+    # A second "Ian Oakes" joins the team: the name no longer says which of them; both see the
+    # alert in the team's allocation queue.
+    with services.db.transaction() as session:
+        services.registry.add_user(
+            session,
+            username="ian.oakes2",
+            display_name="Ian Oakes",
+            password=PASSWORD,
+            agency_id="iom-sheffield",
+            role=Role.IOM_OFFICER,
+        )
+    page = _page(client)
+    assert page.count('data-kind="reconviction-alert"') == 1 and "Allocation queue" in page
