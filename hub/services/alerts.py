@@ -122,27 +122,9 @@ class ReconvictionAlerts:
         recipients = list(
             session.scalars(select(Agency).where(Agency.id.in_(sorted(owners))).order_by(Agency.id))
         )
-        decisions = self._messages.decide_each(
-            session,
-            court,
-            recipients,
-            MessageType.RECONVICTION_ALERT,
-            PURPOSE,
-            subject,
-            person=person,
+        return self._messages.deliver_each(
+            session, caller, alert, subject, court, recipients, person
         )
-        alerted = []
-        for recipient, decision in zip(recipients, decisions, strict=True):
-            if decision.permit:
-                self._messages.deliver(
-                    session, caller.actor, caller.request_id, alert, subject, recipient, decision
-                )
-                alerted.append(recipient.id)
-            else:
-                self._messages.record_refusal(
-                    session, caller.actor, caller.request_id, alert, subject, recipient, decision
-                )
-        return alerted
 
     @staticmethod
     def _covering(session: Session, area: str) -> set[str]:

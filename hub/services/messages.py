@@ -547,6 +547,20 @@ class MessageService:
         sender = session.get(Agency, caller.agency_id)
         if not recipients or sender is None:
             return []
+        return self.deliver_each(session, caller, message, subject, sender, recipients, person)
+
+    def deliver_each(
+        self,
+        session: Session,
+        caller: Caller,
+        message: Message,
+        subject: Subject,
+        sender: Agency,
+        recipients: Sequence[Agency],
+        person: SubjectAttributes,
+    ) -> list[str]:
+        """Decide a stored message for each recipient (the person's records read once) and
+        deliver it where permitted; each refusal is an audit entry. The agencies delivered to."""
         decisions = self.decide_each(
             session,
             sender,
