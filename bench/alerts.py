@@ -50,6 +50,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.messages import token  # noqa: E402
 from hub.domain.identifiers import check_letter  # noqa: E402
 from tests.e2e.test_delivery_faults import _hearing  # noqa: E402
 from tests.e2e.test_live_alerts import _world  # noqa: E402
@@ -63,17 +64,6 @@ COURT = "courts-sheffield"
 # Background messages: convictions about other people (so the alerted person's history is only
 # the hearings') for probation (so the provider's stream carries only what the bench measures).
 LOAD_RECIPIENT = "probation-south-yorkshire"
-
-
-def token(url: str, creds: dict[str, Any]) -> str:
-    response = requests.post(
-        url + "/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(creds["client_id"], creds["client_secret"]),
-        timeout=10,
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
 
 
 def pnc(serial: int) -> str:

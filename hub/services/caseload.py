@@ -25,6 +25,7 @@ from hub.domain.vocab import AuditAction, MessageType, Role
 from hub.security.crypto import open_sealed
 from hub.services.audit import AuditLog
 from hub.services.identity import Identity
+from hub.services.inbox import acknowledge
 from hub.services.messages import ROUTED_TO_PEOPLE, MessageService
 from hub.services.records import SubjectRecords
 from hub.services.signin import SignedInUser
@@ -137,22 +138,16 @@ class Caseload:
     def acknowledge(self, user: SignedInUser, item_id: str, request_id: str | None) -> None:
         with self._db.transaction() as session:
             delivery, message, subject = self._find(session, user, item_id)
-            done = session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery.id, Delivery.acked_at.is_(None))
-                .values(acked_at=datetime.now(UTC), acked_by_client_id=f"user:{user.id}")
+            acknowledge(
+                session,
+                self._audit,
+                delivery,
+                message,
+                subject,
+                user.actor,
+                by=f"user:{user.id}",
+                request_id=request_id,
             )
-            if getattr(done, "rowcount", 0) == 1:
-                self._audit.record(
-                    session,
-                    AuditAction.INBOX_ACKED,
-                    actor=user.actor,
-                    request_id=request_id,
-                    subject=self._audit.pseudonym(subject.id),
-                    message_id=message.id,
-                    message_type=message.type,
-                    recipient=user.agency_id,
-                )
 
     def support_continues(self, user: SignedInUser, item_id: str, request_id: str | None) -> None:
         """Record that support continues for the person despite this conviction."""

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 import adapters
 from adapters.base import NotRenderable, Rendered
+from audit.entry import Actor
 from hub.domain.callers import MAX_INTEGER, Caller, is_uuid, iso, whole_number
 from hub.domain.errors import BadRequest, InvalidCursor, NotAcceptable, NotFound
 from hub.domain.messages import SubjectRef
@@ -114,24 +115,17 @@ class InboxService:
     def ack(self, caller: Caller, inbox_id: str) -> dict[str, Any]:
         with self._db.transaction() as session:
             delivery, message, subject = self._find(session, caller, inbox_id)
-            # Conditional, so two concurrent acks record one acknowledgement between them.
-            acked = session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery.id, Delivery.acked_at.is_(None))
-                .values(acked_at=datetime.now(UTC), acked_by_client_id=caller.client_id)
+            acknowledge(
+                session,
+                self._audit,
+                delivery,
+                message,
+                subject,
+                caller.actor,
+                by=caller.client_id,
+                request_id=caller.request_id,
             )
             session.refresh(delivery)
-            if getattr(acked, "rowcount", 0) == 1:
-                self._audit.record(
-                    session,
-                    AuditAction.INBOX_ACKED,
-                    actor=caller.actor,
-                    request_id=caller.request_id,
-                    subject=self._audit.pseudonym(subject.id),
-                    message_id=message.id,
-                    message_type=message.type,
-                    recipient=caller.agency_id,
-                )
             return {"id": delivery.public_id, "acknowledgedAt": iso(delivery.acked_at)}
 
     def _find(
@@ -256,6 +250,37 @@ class InboxService:
             "agreement": event["agreement"],
             "message": event["message"],
         }
+
+
+def acknowledge(
+    session: Session,
+    audit: AuditLog,
+    delivery: Delivery,
+    message: Message,
+    subject: Subject,
+    actor: Actor,
+    *,
+    by: str,
+    request_id: str | None,
+) -> None:
+    """Mark a delivery acknowledged (by an agency's client, or `user:<id>` on the alerts page)
+    with its `inbox.acked` entry. Conditional, so two concurrent acks record one between them."""
+    acked = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery.id, Delivery.acked_at.is_(None))
+        .values(acked_at=datetime.now(UTC), acked_by_client_id=by)
+    )
+    if getattr(acked, "rowcount", 0) == 1:
+        audit.record(
+            session,
+            AuditAction.INBOX_ACKED,
+            actor=actor,
+            request_id=request_id,
+            subject=audit.pseudonym(subject.id),
+            message_id=message.id,
+            message_type=message.type,
+            recipient=delivery.recipient_agency_id,
+        )
 
 
 def _event(**attributes: Any) -> dict[str, Any]:
